@@ -1,1 +1,138 @@
-fn main() {}
+//! Project automation for linotp-rs.
+//!
+//! `cargo xtask ci`    – format check, clippy with `-D warnings`, every test.
+//! `cargo xtask bench` – the criterion benchmarks of the workspace.
+//!
+//! The MySQL/MariaDB backend needs the system client library, so it sits behind the
+//! `mysql` cargo feature; `ci` switches it on when the library is installed (`.ci/setup`
+//! installs it) and says so when it is not.
+
+use std::env;
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("bench") => bench(&args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask <ci|bench [criterion filter]>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Features that depend on optional system libraries being present.
+fn optional_features() -> Vec<String> {
+    let mut features = Vec::new();
+    if has_mysql_client_library() {
+        features.push("linotp-store/mysql".to_owned());
+        features.push("linotp-cli/mysql".to_owned());
+    } else {
+        eprintln!(
+            "xtask: MySQL client library not found: building without MySQL support \
+             (run .ci/setup to install libmariadb-dev)"
+        );
+    }
+    features
+}
+
+fn has_mysql_client_library() -> bool {
+    ["libmariadb", "mysqlclient"].iter().any(|lib| {
+        Command::new("pkg-config")
+            .args(["--exists", lib])
+            .status()
+            .is_ok_and(|status| status.success())
+    })
+}
+
+fn feature_args(features: &[String]) -> Vec<String> {
+    if features.is_empty() {
+        Vec::new()
+    } else {
+        vec!["--features".to_owned(), features.join(",")]
+    }
+}
+
+fn ci() -> Result<(), String> {
+    let features = feature_args(&optional_features());
+
+    cargo(&["fmt", "--all", "--", "--check"], &[])?;
+    cargo(
+        &["clippy", "--workspace", "--all-targets", "--locked"],
+        &with(&features, &["--", "-D", "warnings"]),
+    )?;
+    if has_nextest() {
+        cargo(
+            &[
+                "nextest",
+                "run",
+                "--workspace",
+                "--locked",
+                "--no-fail-fast",
+            ],
+            &features,
+        )?;
+        cargo(&["test", "--workspace", "--locked", "--doc"], &features)?;
+    } else {
+        cargo(
+            &["test", "--workspace", "--locked", "--no-fail-fast"],
+            &features,
+        )?;
+    }
+    Ok(())
+}
+
+fn bench(filter: &[String]) -> Result<(), String> {
+    let features = feature_args(&optional_features());
+    let mut rest = features.clone();
+    rest.push("--".to_owned());
+    rest.extend(filter.iter().cloned());
+    cargo(&["bench", "--workspace"], &rest)
+}
+
+fn has_nextest() -> bool {
+    Command::new(cargo_binary())
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+fn with(first: &[String], rest: &[&str]) -> Vec<String> {
+    first
+        .iter()
+        .cloned()
+        .chain(rest.iter().map(|s| (*s).to_owned()))
+        .collect()
+}
+
+fn cargo_binary() -> String {
+    env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+fn cargo(args: &[&str], extra: &[String]) -> Result<(), String> {
+    let printable = args
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain(extra.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    eprintln!("xtask: cargo {printable}");
+    let status = Command::new(cargo_binary())
+        .args(args)
+        .args(extra)
+        .status()
+        .map_err(|err| format!("could not start cargo: {err}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {printable}` failed ({status})"))
+    }
+}
