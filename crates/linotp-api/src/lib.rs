@@ -1,0 +1,1 @@
+//! linotp-rs application and HTTP layer.
