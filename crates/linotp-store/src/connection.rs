@@ -1,0 +1,328 @@
+//! Connections, the r2d2 pool and the [`Store`] handle.
+
+use std::fmt;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{ManageConnection, Pool, R2D2Connection};
+use diesel::sql_types::BigInt;
+
+use crate::error::{Result, StoreError};
+use crate::uri::{Backend, DatabaseUri};
+
+#[allow(missing_debug_implementations, clippy::all)]
+mod any {
+    //! The diesel multi-backend connection. Kept in its own module because the derive emits
+    //! public helper types without `Debug`.
+
+    use diesel::pg::PgConnection;
+    use diesel::sqlite::SqliteConnection;
+
+    /// One connection to any supported backend; every query in this crate runs on it.
+    #[cfg(feature = "mysql")]
+    #[derive(diesel::MultiConnection)]
+    pub enum AnyConnection {
+        /// SQLite.
+        Sqlite(SqliteConnection),
+        /// PostgreSQL.
+        Postgresql(PgConnection),
+        /// MySQL / MariaDB.
+        Mysql(diesel::mysql::MysqlConnection),
+    }
+
+    /// One connection to any supported backend; every query in this crate runs on it.
+    // diesel's MultiConnection derive does not honour #[cfg] on variants, hence two enums.
+    #[cfg(not(feature = "mysql"))]
+    #[derive(diesel::MultiConnection)]
+    pub enum AnyConnection {
+        /// SQLite.
+        Sqlite(SqliteConnection),
+        /// PostgreSQL.
+        Postgresql(PgConnection),
+    }
+}
+
+pub use any::{AnyConnection, MultiBackend};
+
+impl AnyConnection {
+    /// The backend this connection talks to.
+    pub fn backend(&self) -> Backend {
+        match self {
+            AnyConnection::Sqlite(_) => Backend::Sqlite,
+            AnyConnection::Postgresql(_) => Backend::Postgres,
+            #[cfg(feature = "mysql")]
+            AnyConnection::Mysql(_) => Backend::Mysql,
+        }
+    }
+
+    /// Opens a single connection (no pool) and applies the per-connection settings.
+    pub fn open(uri: &DatabaseUri, options: &PoolOptions) -> Result<AnyConnection> {
+        if uri.backend() == Backend::Mysql && !cfg!(feature = "mysql") {
+            return Err(StoreError::MysqlNotBuilt {
+                uri: uri.to_string(),
+            });
+        }
+        establish(uri, options).map_err(|source| StoreError::Connect {
+            uri: uri.to_string(),
+            source,
+        })
+    }
+}
+
+impl fmt::Debug for AnyConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AnyConnection")
+            .field(&self.backend())
+            .finish()
+    }
+}
+
+/// Settings for [`Store::open`].
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    /// Most connections the pool keeps open.
+    pub max_size: u32,
+    /// Connections opened at start (and kept idle); at least one, so a bad URI fails early.
+    pub min_idle: u32,
+    /// How long to wait for a free connection (and for connecting).
+    pub connection_timeout: Duration,
+    /// SQLite only: how long a writer waits for the database lock before failing.
+    pub sqlite_busy_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_size: 10,
+            min_idle: 1,
+            connection_timeout: Duration::from_secs(30),
+            sqlite_busy_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// r2d2 connection manager that opens the backend named by the URI.
+///
+/// diesel's own `ConnectionManager<AnyConnection>` tries each backend in turn, which would make
+/// SQLite create a file named after a PostgreSQL URL; this one dispatches on the parsed scheme
+/// and applies the per-connection SQLite settings.
+pub struct AnyConnectionManager {
+    uri: DatabaseUri,
+    options: PoolOptions,
+}
+
+impl fmt::Debug for AnyConnectionManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnyConnectionManager")
+            .field("uri", &self.uri)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ManageConnection for AnyConnectionManager {
+    type Connection = AnyConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> std::result::Result<AnyConnection, diesel::r2d2::Error> {
+        establish(&self.uri, &self.options)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> std::result::Result<(), diesel::r2d2::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+fn establish(
+    uri: &DatabaseUri,
+    options: &PoolOptions,
+) -> std::result::Result<AnyConnection, diesel::r2d2::Error> {
+    let target = uri.connection_string();
+    match uri.backend() {
+        Backend::Sqlite => {
+            let mut conn = diesel::sqlite::SqliteConnection::establish(&target)
+                .map_err(diesel::r2d2::Error::ConnectionError)?;
+            // busy_timeout first: switching to WAL itself needs the lock. WAL lets readers
+            // run beside the one writer; foreign keys are off by default in SQLite.
+            let millis = options
+                .sqlite_busy_timeout
+                .as_millis()
+                .min(i32::MAX as u128);
+            conn.batch_execute(&format!(
+                "PRAGMA busy_timeout = {millis}; PRAGMA journal_mode = WAL; \
+                 PRAGMA foreign_keys = ON;"
+            ))
+            .map_err(diesel::r2d2::Error::QueryError)?;
+            Ok(AnyConnection::Sqlite(conn))
+        }
+        Backend::Postgres => diesel::pg::PgConnection::establish(&target)
+            .map(AnyConnection::Postgresql)
+            .map_err(diesel::r2d2::Error::ConnectionError),
+        #[cfg(feature = "mysql")]
+        Backend::Mysql => diesel::mysql::MysqlConnection::establish(&target)
+            .map(AnyConnection::Mysql)
+            .map_err(diesel::r2d2::Error::ConnectionError),
+        #[cfg(not(feature = "mysql"))]
+        Backend::Mysql => Err(diesel::r2d2::Error::ConnectionError(
+            diesel::ConnectionError::BadConnection(
+                "built without MySQL support; rebuild with --features mysql".to_owned(),
+            ),
+        )),
+    }
+}
+
+/// A pooled connection; derefs to [`AnyConnection`].
+pub type PooledConnection = diesel::r2d2::PooledConnection<AnyConnectionManager>;
+
+/// The database handle: a connection pool for one database URI.
+///
+/// Cheap to clone (the pool is shared). All repository functions take `&mut AnyConnection`,
+/// which a [`PooledConnection`] derefs to; async callers run them inside `spawn_blocking`.
+///
+/// ```
+/// use linotp_store::{DatabaseUri, PoolOptions, SchemaStatus, Store, tokens};
+///
+/// let dir = tempfile::tempdir()?;
+/// let uri = DatabaseUri::parse(&format!("sqlite:///{}/linotp.db", dir.path().display()))?;
+/// let store = Store::open(&uri, PoolOptions::default())?;
+/// assert_eq!(store.schema_status()?, SchemaStatus::Empty);
+/// store.migrate()?;
+/// let mut conn = store.connection()?;
+/// assert!(tokens::get_by_serial(&mut conn, "NOSUCH")?.is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<AnyConnectionManager>,
+    uri: DatabaseUri,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("uri", &self.uri)
+            .field("state", &self.pool.state())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens a pool for `uri` and checks that a connection can be made. Does not touch the
+    /// schema: call [`Store::schema_status`] / [`Store::migrate`] for that.
+    pub fn open(uri: &DatabaseUri, options: PoolOptions) -> Result<Store> {
+        if uri.backend() == Backend::Mysql && !cfg!(feature = "mysql") {
+            return Err(StoreError::MysqlNotBuilt {
+                uri: uri.to_string(),
+            });
+        }
+        let mut builder = Pool::builder()
+            .connection_timeout(options.connection_timeout)
+            .max_size(options.max_size.max(1))
+            .min_idle(Some(options.min_idle.max(1).min(options.max_size.max(1))));
+        if uri.is_in_memory() {
+            // Every SQLite connection to ":memory:" is its own database, so the pool must
+            // hold exactly one connection and never recycle it.
+            builder = builder
+                .max_size(1)
+                .min_idle(Some(1))
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let manager = AnyConnectionManager {
+            uri: uri.clone(),
+            options,
+        };
+        let pool = builder.build(manager).map_err(|source| StoreError::Pool {
+            uri: uri.to_string(),
+            source,
+        })?;
+        tracing::debug!(uri = %uri, "database pool opened");
+        Ok(Store {
+            pool,
+            uri: uri.clone(),
+        })
+    }
+
+    /// Parses `uri` and opens it with default [`PoolOptions`].
+    pub fn open_uri(uri: &str) -> Result<Store> {
+        Store::open(&DatabaseUri::parse(uri)?, PoolOptions::default())
+    }
+
+    /// Takes a connection from the pool (waits up to the connection timeout).
+    pub fn connection(&self) -> Result<PooledConnection> {
+        self.pool.get().map_err(|source| StoreError::Pool {
+            uri: self.uri.to_string(),
+            source,
+        })
+    }
+
+    /// The database URI (displays redacted).
+    pub fn uri(&self) -> &DatabaseUri {
+        &self.uri
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.uri.backend()
+    }
+}
+
+/// Runs `body` in a transaction that writes.
+///
+/// On SQLite the transaction starts with `BEGIN IMMEDIATE`: a deferred transaction that reads
+/// first and writes later can fail at once with `SQLITE_BUSY` when another connection writes
+/// meanwhile, whereas `IMMEDIATE` takes the write lock up front and so honours
+/// `busy_timeout`. Inside an outer transaction this becomes a savepoint. Rolls back when
+/// `body` returns an error.
+pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, body: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    type Manager = <AnyConnection as Connection>::TransactionManager;
+    let outermost = Manager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map_err(E::from)?
+        .is_none();
+    match conn {
+        AnyConnection::Sqlite(sqlite) if outermost => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+        }
+        _ => Manager::begin_transaction(conn)?,
+    }
+    match body(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
+}
+
+#[derive(QueryableByName)]
+struct LastId {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// The id generated by this connection's last INSERT into a table with an auto-increment /
+/// SERIAL key (diesel's multi-backend connection has no `RETURNING`).
+pub(crate) fn last_insert_id(conn: &mut AnyConnection) -> Result<i32> {
+    let sql = match conn.backend() {
+        Backend::Sqlite => "SELECT last_insert_rowid() AS id",
+        Backend::Postgres => "SELECT lastval() AS id",
+        Backend::Mysql => "SELECT CAST(LAST_INSERT_ID() AS SIGNED) AS id",
+    };
+    let row: LastId = diesel::sql_query(sql).get_result(conn)?;
+    i32::try_from(row.id).map_err(|_| StoreError::InvalidValue {
+        field: "id",
+        reason: format!("generated id {} exceeds the INTEGER column", row.id),
+    })
+}
