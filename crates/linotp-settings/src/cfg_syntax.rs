@@ -243,8 +243,10 @@ struct Lexer {
 impl Lexer {
     fn new(text: &str) -> Self {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        // Python reads source files with universal newlines: CRLF is a plain newline, also
+        // inside triple-quoted strings.
         Lexer {
-            chars: text.chars().collect(),
+            chars: text.replace("\r\n", "\n").chars().collect(),
             pos: 0,
             line: 1,
             depth: 0,
@@ -948,6 +950,7 @@ mod tests {
             ]
         );
         assert_eq!(parse("").unwrap(), vec![]);
+        assert_eq!(parse("A = '''x\r\ny'''\r\n").unwrap()[0].value, s("x\ny"));
         assert_eq!(parse("\u{feff}A = 1").unwrap()[0].value, Int(1));
     }
 
