@@ -50,6 +50,7 @@ pub fn decrypt_hex_payload(
     if let Some(hex_text) = strip_legacy_padding(padded)
         && let Ok(data) = decode_hex_secret(hex_text, "decrypted payload")
     {
+        tracing::debug!("decrypted a value with the LinOTP <= 3.0 padding");
         return Ok(data);
     }
     Err(CryptoError::DecryptionFailed)

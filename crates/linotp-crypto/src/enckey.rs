@@ -132,7 +132,8 @@ impl EncKey {
     /// Writes the key file with mode 0400 via a temporary file in the same directory.
     ///
     /// With [`WriteMode::CreateNew`] an existing file is never touched, even if another process
-    /// creates it while we write (the final step is a hard link, which fails if the name exists).
+    /// creates it while we write (the final step is a hard link, which fails if the name exists;
+    /// the directory's file system must therefore support hard links).
     pub fn write(&self, path: &Path, mode: WriteMode) -> Result<()> {
         let dir = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
