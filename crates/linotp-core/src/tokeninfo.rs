@@ -218,6 +218,10 @@ impl TokenInfo {
     /// Serialises like Python's `json.dumps(info, indent=0)`: a newline after
     /// `{`, between items and before `}`, no indentation, `": "` after keys,
     /// non-ASCII escaped as `\uXXXX`, floats in Python `repr` form.
+    ///
+    /// An empty tokeninfo becomes `{}`; LinOTP leaves a never-written column
+    /// empty, so callers that want to keep such rows untouched compare
+    /// before writing. The column holds at most 2000 characters.
     pub fn to_linotp_json(&self) -> String {
         let mut out = String::new();
         write_object(&mut out, &self.entries);

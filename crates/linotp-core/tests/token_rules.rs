@@ -820,7 +820,13 @@ fn scope_restricts_tokens_to_listed_controllers() {
     let checked = check(&state, &hmac_secret(), &good_pass(), &ctx);
     assert_eq!(checked.verdict, Verdict::Skipped(SkipReason::ScopeMismatch));
     assert_eq!(checked.state.fail_count, 0);
-    ctx.controller = Some("userservice");
+    // The controller usually comes from the request path, a borrowed string.
+    let path = String::from("/userservice/login");
+    let segment = path.trim_start_matches('/').split('/').next();
+    let ctx = CheckContext {
+        controller: segment,
+        ..CheckContext::new(NOW)
+    };
     assert_eq!(
         check(&state, &hmac_secret(), &good_pass(), &ctx).verdict,
         Verdict::Valid { next_count: 1 }
