@@ -189,7 +189,7 @@ pub fn list_group(conn: &mut AnyConnection, groupid: &str) -> Result<Vec<Importe
     Ok(rows.into_iter().map(ImportedUser::from).collect())
 }
 
-/// The distinct group names, sorted.
+/// The distinct group names, in the database collation's order.
 pub fn list_groups(conn: &mut AnyConnection) -> Result<Vec<String>> {
     Ok(imported_user::table
         .select(imported_user::groupid)
