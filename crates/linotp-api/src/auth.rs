@@ -879,6 +879,16 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_hides_token_csrf_and_key() {
+        let (auth, _) = auth_with(JwtSettings::default());
+        let issued = auth.issue(identity()).unwrap();
+        let shown = format!("{issued:?} {auth:?}");
+        assert!(!shown.contains(&issued.token), "{shown}");
+        assert!(!shown.contains(&issued.claims.csrf), "{shown}");
+        assert!(shown.contains("admin") && shown.contains("<redacted>"));
+    }
+
+    #[test]
     fn request_cookies_are_found_among_several_headers() {
         let mut headers = HeaderMap::new();
         headers.append(header::COOKIE, HeaderValue::from_static("a=1; b=2"));

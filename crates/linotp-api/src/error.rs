@@ -178,6 +178,10 @@ pub enum ApiError {
     /// The request took longer than the configured timeout: HTTP 503.
     #[error("Request timed out")]
     Timeout,
+    /// A handler panicked; the panic is logged, the client gets -311 with HTTP 500 (what
+    /// Flask answers for an unhandled exception).
+    #[error("Internal Server Error")]
+    Unexpected,
     /// A non-LinOTP failure inside a handler (-311, HTTP 200 as in LinOTP).
     #[error("{0}")]
     Internal(String),
@@ -215,6 +219,7 @@ impl ApiError {
             | ApiError::MalformedRequest(_)
             | ApiError::BodyTooLarge { .. }
             | ApiError::Timeout
+            | ApiError::Unexpected
             | ApiError::Internal(_)
             | ApiError::Config(_)
             | ApiError::Io(_) => codes::NON_LINOTP,
@@ -232,6 +237,7 @@ impl ApiError {
                 | ApiError::MalformedRequest(_)
                 | ApiError::BodyTooLarge { .. }
                 | ApiError::Timeout
+                | ApiError::Unexpected
                 | ApiError::Internal(_)
                 | ApiError::Config(_)
                 | ApiError::Io(_)
@@ -255,7 +261,9 @@ impl ApiError {
             ApiError::MalformedRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Io(_) | ApiError::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unexpected | ApiError::Io(_) | ApiError::Config(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             _ => StatusCode::OK,
         }
     }

@@ -7,6 +7,7 @@ use std::fmt;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -525,6 +526,7 @@ impl AppBuilder {
                 resolve_client,
             ))
             .layer(DefaultBodyLimit::max(body_limit))
+            .layer(from_fn(catch_panics))
             .layer(from_fn_with_state(timeout, enforce_timeout))
             .layer(from_fn_with_state(BodyLimit(body_limit), request_context))
             .layer(from_fn(security_headers))
@@ -635,6 +637,23 @@ async fn enforce_timeout(
             ApiError::Timeout.into_response()
         }
     }
+}
+
+/// Turns a panicking handler into an error reply instead of a dropped connection.
+async fn catch_panics(request: Request, next: Next) -> Response {
+    let mut running = Box::pin(next.run(request));
+    let outcome = std::future::poll_fn(|cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| running.as_mut().poll(cx))) {
+            Ok(Poll::Ready(response)) => Poll::Ready(Ok(response)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(Err(())),
+        }
+    })
+    .await;
+    outcome.unwrap_or_else(|()| {
+        tracing::error!("request handler panicked");
+        ApiError::Unexpected.into_response()
+    })
 }
 
 async fn resolve_client(

@@ -26,7 +26,7 @@
 //!     Ok(JsonReply::result(accepted).id(reply_id::VALIDATE))
 //! }
 //!
-//! async fn remove(admin: AdminIdentity, params: Params) -> Result<JsonReply, ApiError> {
+//! async fn remove(_admin: AdminIdentity, params: Params) -> Result<JsonReply, ApiError> {
 //!     let serial = params.required("serial")?;
 //!     Err(ApiError::NoTokenWithSerial { serial: Some(serial.into_owned()) })
 //! }

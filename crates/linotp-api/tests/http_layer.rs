@@ -420,3 +420,65 @@ async fn validate_ok_and_fail_accept_get_and_post() {
         assert_eq!(reply.body, JsonReply::result(expected).id(0).render());
     }
 }
+
+#[tokio::test]
+async fn panicking_handlers_get_an_error_envelope() {
+    let app = app();
+    let response = send(&app.router, get("/test/panic")).await;
+    assert_eq!(response.status(), 500);
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    let reply = linotp_api::testing::ObservedReply::from_response(response)
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(&reply.body),
+        (-311, "Internal Server Error".to_owned())
+    );
+}
+
+#[derive(Clone, Default)]
+struct SharedLog(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn log_lines_inside_a_request_carry_its_request_id() {
+    let log = SharedLog::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    // The test runtime is single-threaded, so the thread-local subscriber sees the handler.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let app = app();
+    let response = send(
+        &app.router,
+        post_form("/test/log", &[("pass", "secret-pin-123")]),
+    )
+    .await;
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let line = text
+        .lines()
+        .find(|line| line.contains("inside the handler"))
+        .expect("handler log line");
+    assert!(line.contains(&request_id), "{line}");
+    assert!(line.contains("/test/log"), "{line}");
+    assert!(
+        !text.contains("secret-pin-123"),
+        "parameters never reach the log: {text}"
+    );
+}

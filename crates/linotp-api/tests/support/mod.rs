@@ -87,6 +87,16 @@ async fn never_finishes() -> JsonReply {
     JsonReply::result(true)
 }
 
+async fn panics() -> JsonReply {
+    let values: Vec<u8> = Vec::new();
+    JsonReply::result(values[3])
+}
+
+async fn logs() -> JsonReply {
+    tracing::info!("inside the handler");
+    JsonReply::result(true)
+}
+
 async fn whoami(client: Option<ClientIp>, request_id: RequestId) -> JsonReply {
     JsonReply::result(json!({
         "client": client.map(|ClientIp(ip)| ip.to_string()),
@@ -196,6 +206,8 @@ pub fn build(options: Options) -> TestApp {
         .endpoint("/test/axum_json", axum_json)
         .endpoint("/test/never", never_finishes)
         .endpoint("/test/whoami", whoami)
+        .endpoint("/test/panic", panics)
+        .endpoint("/test/log", logs)
         .endpoint("/admin/login", login)
         .into_router()
         .with_state(auth.clone());
