@@ -48,12 +48,15 @@ pub mod audit;
 pub mod challenges;
 pub mod config;
 mod connection;
+pub mod defaults;
 mod error;
 pub mod jwt_blocklist;
 mod like;
 pub mod migrate;
 pub mod realms;
 pub mod schema;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tokens;
 mod uri;
 pub mod users;
