@@ -188,6 +188,12 @@ pub enum ApiError {
     /// A server setting is unusable (e.g. a `TRUSTED_PROXIES` entry that is no address).
     #[error("invalid setting: {0}")]
     Config(String),
+    /// The database failed; the client sees a generic text, the log the cause.
+    #[error("database error")]
+    Store(#[from] linotp_store::StoreError),
+    /// The security module failed (HSMException 707); the log has the cause.
+    #[error("security module error")]
+    Crypto(#[from] linotp_crypto::CryptoError),
     /// The listener failed (from [`crate::http::serve`]).
     #[error("server I/O failed: {0}")]
     Io(#[from] std::io::Error),
@@ -205,7 +211,7 @@ impl ApiError {
             ApiError::NoTokenWithSerial { .. } => codes::NO_TOKEN_WITH_SERIAL,
             ApiError::MultipleTokenMatch => codes::MULTIPLE_TOKEN_MATCH,
             ApiError::TokenTypeNotSupported(_) => codes::TOKEN_TYPE_NOT_SUPPORTED,
-            ApiError::Hsm(_) => codes::HSM,
+            ApiError::Hsm(_) | ApiError::Crypto(_) => codes::HSM,
             ApiError::Selfservice(_) => codes::SELFSERVICE,
             ApiError::FailCounter(_) => codes::FAIL_COUNTER,
             ApiError::Usage(_) => codes::USAGE,
@@ -221,6 +227,7 @@ impl ApiError {
             | ApiError::Timeout
             | ApiError::Unexpected
             | ApiError::Internal(_)
+            | ApiError::Store(_)
             | ApiError::Config(_)
             | ApiError::Io(_) => codes::NON_LINOTP,
         }
@@ -239,6 +246,7 @@ impl ApiError {
                 | ApiError::Timeout
                 | ApiError::Unexpected
                 | ApiError::Internal(_)
+                | ApiError::Store(_)
                 | ApiError::Config(_)
                 | ApiError::Io(_)
         )
@@ -293,6 +301,10 @@ impl IntoResponse for ErrorReply {
         let code = self.error.code();
         let message = self.error.message();
         match &self.error {
+            ApiError::Store(cause) => tracing::error!(code, error = %cause, "database failed"),
+            ApiError::Crypto(cause) => {
+                tracing::error!(code, error = %cause, "security module failed")
+            }
             ApiError::Internal(_) | ApiError::Config(_) | ApiError::Io(_) => {
                 tracing::error!(code, %message, "request failed")
             }

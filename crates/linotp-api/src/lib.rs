@@ -48,18 +48,27 @@
 //! # }
 //! ```
 
+pub mod admin;
+pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod http;
 pub mod params;
 pub mod pyfmt;
 pub mod reply;
+pub mod routes;
+pub mod sysconfig;
+pub mod system;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod token_model;
+pub mod validate;
 
 use std::future::Future;
 use std::pin::Pin;
 
+pub use app::{App, AppOptions, AppState};
 pub use auth::{AdminAuth, AdminIdentity, AdminSession};
 pub use error::{ApiError, ErrorReply, Result};
 pub use http::{AppBuilder, ClientIp, Endpoints, HttpSettings, Methods, RequestId, serve};

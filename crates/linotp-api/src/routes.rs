@@ -1,0 +1,16 @@
+//! The whole HTTP application: every endpoint group on the shared layers.
+
+use axum::Router;
+
+use crate::app::AppState;
+use crate::http::{AppBuilder, HttpSettings};
+use crate::{admin, system, validate};
+
+/// The router `linotp-server` serves.
+pub fn router(state: &AppState, http: HttpSettings) -> Router {
+    AppBuilder::new(http)
+        .merge(validate::routes(state))
+        .merge(admin::routes(state))
+        .merge(system::routes(state))
+        .build()
+}
