@@ -332,7 +332,7 @@ pub fn search(conn: &mut AnyConnection, query: &AuditQuery) -> Result<(Vec<Audit
     if let Some(p) = predicate(query) {
         count_query = count_query.filter(p);
     }
-    let total: i64 = count_query.first(conn)?;
+    let total: i64 = count_query.get_result(conn)?;
 
     let mut rows_query = audit::table.select(AuditEntry::as_select()).into_boxed();
     if let Some(p) = predicate(query) {
@@ -380,12 +380,12 @@ pub fn search(conn: &mut AnyConnection, query: &AuditQuery) -> Result<(Vec<Audit
 
 /// The highest audit id (None for an empty table).
 pub fn max_id(conn: &mut AnyConnection) -> Result<Option<i32>> {
-    Ok(audit::table.select(max(audit::id)).first(conn)?)
+    Ok(audit::table.select(max(audit::id)).get_result(conn)?)
 }
 
 /// Number of audit rows.
 pub fn count(conn: &mut AnyConnection) -> Result<i64> {
-    Ok(audit::table.select(count_star()).first(conn)?)
+    Ok(audit::table.select(count_star()).get_result(conn)?)
 }
 
 /// One row by id.
@@ -393,7 +393,7 @@ pub fn get(conn: &mut AnyConnection, id: i32) -> Result<Option<AuditEntry>> {
     Ok(audit::table
         .filter(audit::id.eq(id))
         .select(AuditEntry::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

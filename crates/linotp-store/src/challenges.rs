@@ -154,7 +154,7 @@ pub fn get_by_transid(conn: &mut AnyConnection, transid: &str) -> Result<Option<
     let row = challenges::table
         .filter(challenges::transid.eq(transid))
         .select(ChallengeRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row.map(Challenge::from))
 }

@@ -148,7 +148,7 @@ pub fn get(conn: &mut AnyConnection, key: &str) -> Result<Option<ConfigEntry>> {
     let head: Option<ConfigRow> = config::table
         .filter(config::key.eq(&key))
         .select(CONFIG_COLUMNS)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some(head) = head.map(entry_from) else {
         return Ok(None);
@@ -287,7 +287,7 @@ pub fn timestamp(conn: &mut AnyConnection) -> Result<Option<String>> {
     let value: Option<Option<String>> = config::table
         .filter(config::key.eq(CONFIG_TIMESTAMP_KEY))
         .select(config::value)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(value.map(Option::unwrap_or_default))
 }

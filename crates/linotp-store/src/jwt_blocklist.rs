@@ -14,7 +14,7 @@ pub fn insert(conn: &mut AnyConnection, jti: &str, expires_at: NaiveDateTime) ->
         let current: Option<NaiveDateTime> = blocklist::table
             .filter(blocklist::jti.eq(jti))
             .select(blocklist::expires_at)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         match current {
             Some(existing) if existing >= expires_at => {}
@@ -39,7 +39,7 @@ pub fn contains(conn: &mut AnyConnection, jti: &str) -> Result<bool> {
     let found: i64 = blocklist::table
         .filter(blocklist::jti.eq(jti))
         .select(count_star())
-        .first(conn)?;
+        .get_result(conn)?;
     Ok(found > 0)
 }
 

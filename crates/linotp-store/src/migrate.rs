@@ -234,7 +234,7 @@ pub fn data_model_version(conn: &mut AnyConnection) -> Result<Option<String>> {
     let value: Option<Option<String>> = config::table
         .filter(config::key.eq(DATA_MODEL_VERSION_KEY))
         .select(config::value)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(value.map(Option::unwrap_or_default))
 }

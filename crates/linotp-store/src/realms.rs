@@ -65,7 +65,7 @@ pub fn get_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<Realm>
     let row: Option<RealmRow> = realm::table
         .filter(realm::name.eq(name.to_lowercase()))
         .select(REALM_COLUMNS)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row.map(realm_from))
 }
@@ -97,7 +97,7 @@ pub fn delete(conn: &mut AnyConnection, name: &str) -> Result<bool> {
         let id: Option<i32> = realm::table
             .filter(realm::name.eq(&name))
             .select(realm::id)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         let Some(id) = id else {
             return Ok(false);

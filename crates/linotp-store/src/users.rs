@@ -158,7 +158,7 @@ pub fn get(conn: &mut AnyConnection, groupid: &str, userid: &str) -> Result<Opti
         .filter(imported_user::groupid.eq(groupid))
         .filter(imported_user::userid.eq(userid))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row.map(ImportedUser::from))
 }
