@@ -55,10 +55,10 @@ impl AuditLog {
     /// Queues an event. Waits while the writer's queue is full rather than dropping rows: a
     /// slow database slows requests down but never loses audit records.
     pub async fn record(&self, event: AuditEvent) {
-        if let Some(sender) = &self.sender {
-            if sender.send(event).await.is_err() {
-                tracing::error!("audit writer stopped; an audit event was lost");
-            }
+        if let Some(sender) = &self.sender
+            && sender.send(event).await.is_err()
+        {
+            tracing::error!("audit writer stopped; an audit event was lost");
         }
     }
 }

@@ -213,10 +213,11 @@ impl ConfigCache {
     /// writer changed it since the last load.
     pub fn current(&self, conn: &mut AnyConnection) -> Result<Arc<SystemConfig>> {
         let stamp = config::timestamp(conn)?;
-        if let Some(cached) = self.cached() {
-            if cached.stamp.is_some() && cached.stamp == stamp {
-                return Ok(cached);
-            }
+        if let Some(cached) = self.cached()
+            && cached.stamp.is_some()
+            && cached.stamp == stamp
+        {
+            return Ok(cached);
         }
         let fresh = Arc::new(SystemConfig::from_entries(stamp, config::list(conn)?));
         if let Ok(mut slot) = self.current.write() {
