@@ -61,6 +61,8 @@ pub mod routes;
 pub mod sysconfig;
 pub mod system;
 #[cfg(feature = "testing")]
+pub mod test_app;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod token_model;
 pub mod validate;
