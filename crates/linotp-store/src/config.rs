@@ -86,13 +86,10 @@ pub fn split_value(value: &str) -> Vec<&str> {
         if value.is_empty() {
             return vec![value];
         }
-        return value
-            .as_bytes()
-            .chunks(MAX_CHUNK_LEN)
-            .map(|chunk| {
-                // ASCII: every byte is a character boundary.
-                std::str::from_utf8(chunk).unwrap_or_default()
-            })
+        // ASCII: every byte offset is a character boundary.
+        return (0..value.len())
+            .step_by(MAX_CHUNK_LEN)
+            .filter_map(|start| value.get(start..(start + MAX_CHUNK_LEN).min(value.len())))
             .collect();
     }
     let mut chunks = Vec::new();

@@ -257,7 +257,13 @@ fn compare_versions(found: &str, ours: &str) -> Option<Ordering> {
 pub fn schema_status(conn: &mut AnyConnection) -> Result<SchemaStatus> {
     let tables = table_names(conn)?;
     let has = |name: &str| tables.iter().any(|t| t.eq_ignore_ascii_case(name));
-    let has_log = has(MIGRATION_TABLE);
+    // An empty log means a first run stopped before recording anything (the baseline
+    // transaction rolled back): judge the database as if the log did not exist.
+    let has_log = has(MIGRATION_TABLE)
+        && linotp_rs_schema_migrations::table
+            .count()
+            .get_result::<i64>(conn)?
+            > 0;
     let has_any_linotp = LINOTP_TABLES.iter().any(|t| has(t));
 
     if !has_log && !has_any_linotp {

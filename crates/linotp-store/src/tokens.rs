@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::{NaiveDateTime, Timelike, Utc};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 
@@ -128,21 +128,10 @@ impl Token {
             count: 0,
             count_window: 10,
             sync_window: 1000,
-            creation_date: now.with_nanosecond_zero(),
+            creation_date: now.with_nanosecond(0),
             last_auth_success: None,
             last_auth_match: None,
         }
-    }
-}
-
-trait WithNanosecondZero {
-    fn with_nanosecond_zero(self) -> Option<NaiveDateTime>;
-}
-
-impl WithNanosecondZero for NaiveDateTime {
-    fn with_nanosecond_zero(self) -> Option<NaiveDateTime> {
-        use chrono::Timelike;
-        self.with_nanosecond(0)
     }
 }
 

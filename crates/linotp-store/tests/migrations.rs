@@ -270,7 +270,24 @@ fn erase_all_data_leaves_an_empty_database(db: &TestDb) {
     assert_eq!(store.schema_status().unwrap(), SchemaStatus::UpToDate);
 }
 
+fn first_run_that_recorded_nothing_is_retried(db: &TestDb) {
+    let store = db.store();
+    {
+        // What a first run leaves behind when its baseline transaction rolled back.
+        let mut conn = store.connection().unwrap();
+        conn.batch_execute(
+            "CREATE TABLE linotp_rs_schema_migrations (version VARCHAR(64) NOT NULL PRIMARY KEY, \
+             name VARCHAR(255) NOT NULL, applied_at TIMESTAMP NOT NULL, baseline BOOLEAN NOT NULL)",
+        )
+        .unwrap();
+    }
+    assert_eq!(store.schema_status().unwrap(), SchemaStatus::Empty);
+    assert_eq!(store.migrate().unwrap().applied, all_ids());
+    assert_eq!(store.schema_status().unwrap(), SchemaStatus::UpToDate);
+}
+
 on_every_backend!(
+    first_run_that_recorded_nothing_is_retried,
     fresh_database_gets_every_table_and_the_version_row,
     migrating_twice_changes_nothing,
     linotp_database_is_adopted_without_touching_its_tables,
