@@ -1,0 +1,1 @@
+//! LinOTP user-id resolvers.
