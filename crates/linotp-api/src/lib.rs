@@ -65,6 +65,7 @@ pub mod test_app;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod token_model;
+pub mod users;
 pub mod validate;
 
 use std::future::Future;
