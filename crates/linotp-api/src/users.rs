@@ -725,10 +725,21 @@ pub fn check_password(
     password: &str,
 ) -> Result<bool> {
     let config = app.system_config(conn)?;
+    check_password_in(app, &config, conn, user, password)
+}
+
+/// [`check_password`] with a configuration snapshot in hand (no second config lookup).
+pub fn check_password_in(
+    app: &App,
+    config: &SystemConfig,
+    conn: &mut AnyConnection,
+    user: &ResolvedUser,
+    password: &str,
+) -> Result<bool> {
     let Some(spec) = ResolverSpec::parse(&user.resolver_spec) else {
         return Ok(false);
     };
-    match open_resolver(&spec, &config, app.security.as_ref()) {
+    match open_resolver(&spec, config, app.security.as_ref()) {
         Some(resolver) => resolver.check_password(conn, &user.user_id, password),
         None => Ok(false),
     }

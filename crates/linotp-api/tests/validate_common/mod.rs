@@ -225,3 +225,47 @@ pub async fn check(router: &Router, path: &str, params: &[(&str, &str)]) -> bool
         .as_bool()
         .unwrap_or_else(|| panic!("value is no bool: {}", reply.body))
 }
+
+/// Sends a golden case (its params with earlier captures filled in) as its recorded client did.
+pub async fn replay(
+    router: &Router,
+    case: &linotp_api::testing::GoldenCase,
+    captures: &linotp_api::testing::Captures,
+) -> ObservedReply {
+    let pairs = case.params_with(captures);
+    let borrowed: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let method = if case.method == "GET" {
+        Method::GET
+    } else {
+        Method::POST
+    };
+    send(router, method, &case.path, &borrowed).await
+}
+
+/// An application like [`TestApp::router`] whose audit events arrive on the returned queue.
+pub fn audited(
+    app: &TestApp,
+) -> (
+    Router,
+    tokio::sync::mpsc::Receiver<linotp_api::audit::AuditEvent>,
+) {
+    let (sender, receiver) = tokio::sync::mpsc::channel(1024);
+    let state = &app.state;
+    let audited = linotp_api::App {
+        store: state.store.clone(),
+        security: state.security.clone(),
+        config: linotp_api::sysconfig::ConfigCache::new(),
+        audit: linotp_api::audit::AuditLog::from_sender(sender),
+        auth: state.auth.clone(),
+        clock: state.clock.clone(),
+        options: state.options.clone(),
+    };
+    let router = linotp_api::routes::router(
+        &std::sync::Arc::new(audited),
+        linotp_api::HttpSettings::default(),
+    );
+    (router, receiver)
+}
