@@ -629,6 +629,41 @@ async fn check_s_finds_the_token_of_a_user_with_exactly_one() {
 }
 
 #[tokio::test]
+async fn check_without_user_checks_the_named_serial_only() {
+    let app = app_with_alice();
+    set_config(&app, "PassOnUserNoToken", "True");
+    let (router, mut audit) = audited(&app);
+    assert!(
+        check(
+            &router,
+            CHECK,
+            &[("serial", "HOTP1"), ("pass", "pin1755224")]
+        )
+        .await
+    );
+    let event = audit.recv().await.unwrap();
+    assert_eq!(
+        event.action_detail,
+        "serial 'HOTP1' successfully authenticated."
+    );
+    assert!(
+        !check(
+            &router,
+            CHECK,
+            &[("serial", "HOTP1"), ("pass", "pin1755224")]
+        )
+        .await
+    );
+    let _ = audit.recv().await;
+    // No user and no serial: nothing to check, whatever PassOnUserNoToken says.
+    assert!(!check(&router, CHECK, &[("pass", "pin1287082")]).await);
+    assert_eq!(
+        audit.recv().await.unwrap().action_detail,
+        "User has no tokens assigned"
+    );
+}
+
+#[tokio::test]
 async fn several_matching_tokens_refuse_and_spend_their_otps() {
     let app = app_with_alice();
     insert_token(&app, &NewToken::hotp("HOTP2", "pin1"));

@@ -20,6 +20,8 @@ use linotp_store::diesel::prelude::*;
 use linotp_store::schema::token;
 use linotp_store::tokens::{self, CounterCommit, Token};
 
+use linotp_store::Result as StoreResult;
+
 use crate::error::Result;
 use crate::token_model;
 
@@ -45,12 +47,27 @@ pub(super) struct CheckedRow<'a> {
 
 /// Stores the finished states of all tokens of a request. `now` is recorded as last access
 /// when `record_access` (config `token.last_access`) is on.
+///
+/// Everything is written in one short transaction (one commit, one fsync on SQLite); the
+/// compare-and-set and the SQL-side increments keep it correct on backends whose isolation
+/// lets other transactions interleave.
 pub(super) fn persist(
     conn: &mut AnyConnection,
     checked: &[CheckedRow<'_>],
     finished: &Finished,
     now: Option<NaiveDateTime>,
 ) -> Result<Committed> {
+    Ok(linotp_store::write_transaction(conn, |conn| {
+        persist_in(conn, checked, finished, now)
+    })?)
+}
+
+fn persist_in(
+    conn: &mut AnyConnection,
+    checked: &[CheckedRow<'_>],
+    finished: &Finished,
+    now: Option<NaiveDateTime>,
+) -> StoreResult<Committed> {
     let winner = match finished.decision {
         Decision::Success { token } => Some(token),
         _ => None,
@@ -90,7 +107,7 @@ fn commit_winner(
     row: &Token,
     state: &TokenState,
     now: Option<NaiveDateTime>,
-) -> Result<bool> {
+) -> StoreResult<bool> {
     let info_text = token_model::tokeninfo_text(row, state);
     let mut commit = CounterCommit {
         token_id: row.id,
@@ -129,7 +146,7 @@ fn store_side_effects(
     state: &TokenState,
     request_succeeded: bool,
     now: Option<NaiveDateTime>,
-) -> Result<()> {
+) -> StoreResult<()> {
     let row = entry.row;
     let took_part = !matches!(entry.verdict, Verdict::Skipped(_));
     let old_fail = i64::from(row.fail_count);
@@ -170,17 +187,15 @@ fn store_side_effects(
     if took_part && let Some(now) = now {
         diesel::update(token::table.filter(token::id.eq(row.id)))
             .set(token::last_auth_match.eq(now))
-            .execute(conn)
-            .map_err(linotp_store::StoreError::from)?;
+            .execute(conn)?;
     }
     Ok(())
 }
 
-fn reset_fail_count(conn: &mut AnyConnection, token_id: i32) -> Result<()> {
+fn reset_fail_count(conn: &mut AnyConnection, token_id: i32) -> StoreResult<()> {
     diesel::update(token::table.filter(token::id.eq(token_id)))
         .set(token::fail_count.eq(0))
-        .execute(conn)
-        .map_err(linotp_store::StoreError::from)?;
+        .execute(conn)?;
     Ok(())
 }
 
@@ -191,7 +206,7 @@ fn set_token_info_if(
     token_id: i32,
     expected: &str,
     new: &str,
-) -> Result<bool> {
+) -> StoreResult<bool> {
     let target = token::table.filter(token::id.eq(token_id));
     let rows = if expected.is_empty() {
         diesel::update(target.filter(token::token_info.is_null().or(token::token_info.eq(""))))
@@ -201,8 +216,7 @@ fn set_token_info_if(
         diesel::update(target.filter(token::token_info.eq(expected)))
             .set(token::token_info.eq(new))
             .execute(conn)
-    }
-    .map_err(linotp_store::StoreError::from)?;
+    }?;
     Ok(rows == 1)
 }
 
@@ -238,7 +252,7 @@ fn update_token_info(
     row: &Token,
     old: &TokenInfo,
     new: &TokenInfo,
-) -> Result<()> {
+) -> StoreResult<()> {
     let mut expected = row.token_info.clone();
     let mut target = new.to_linotp_json();
     for _ in 0..TOKEN_INFO_ATTEMPTS {

@@ -203,9 +203,12 @@ fn check_user_pass_inner(
     let options = CheckOptions::from_params(params);
     let pass = pass_of(params);
 
+    if requested.is_empty() {
+        return check_without_user(app, conn, &config, &options, pass, audit);
+    }
     let resolved = users::resolve_requested(app, &config, conn, &requested)?;
     let Some(user) = resolved else {
-        if !requested.is_empty() && config.pass_on_user_not_found() {
+        if config.pass_on_user_not_found() {
             audit.action_detail = "authenticated by PassOnUserNotFound".to_owned();
             return Ok((true, None));
         }
@@ -241,6 +244,32 @@ fn check_user_pass_inner(
         &options,
         audit,
     )
+}
+
+/// `check` without a user: LinOTP checks the token named by `serial` alone (like
+/// `check_s`). Without a serial there is nothing to check; unlike LinOTP, `PassOnUserNoToken`
+/// does not let such an anonymous request pass.
+fn check_without_user(
+    app: &App,
+    conn: &mut AnyConnection,
+    config: &SystemConfig,
+    options: &CheckOptions,
+    pass: Option<Zeroizing<String>>,
+    audit: &mut AuditTrail,
+) -> Result<(bool, Option<Value>)> {
+    let mut rows: Vec<Token> = match &options.serial {
+        Some(serial) => tokens::get_by_serial(conn, serial)?.into_iter().collect(),
+        None => Vec::new(),
+    };
+    filter_type(&mut rows, options.token_type.as_deref());
+    if rows.is_empty() {
+        audit.action_detail = "User has no tokens assigned".to_owned();
+        return Ok((false, None));
+    }
+    let Some(pass) = pass else {
+        return Err(ApiError::Parameter("Missing parameter:pass".to_owned()));
+    };
+    check_token_list(app, conn, config, &rows, &pass, None, options, audit)
 }
 
 /// `/validate/check_s`: serial + pass (or the one token of `user`).
