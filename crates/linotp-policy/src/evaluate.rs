@@ -194,6 +194,8 @@ pub(crate) struct Filter<'a> {
     pub(crate) realm: Option<&'a str>,
     pub(crate) client: Option<IpAddr>,
     pub(crate) time: Option<&'a NaiveDateTime>,
+    /// Build the reasons for exclusions (only explanations need them).
+    pub(crate) explain: bool,
 }
 
 impl<'a> Filter<'a> {
@@ -211,6 +213,7 @@ impl<'a> Filter<'a> {
             realm: ctx.realm(),
             client: ctx.client,
             time: ctx.time.as_ref(),
+            explain: false,
         }
     }
 }
@@ -269,88 +272,101 @@ fn check_policy<'a>(policy: &'a Policy, filter: &Filter<'_>) -> Candidate<'a> {
         client: None,
         excluded: None,
     };
-    let conditions = &policy.conditions;
-    let exclude = |candidate: &mut Candidate<'a>, field: Field, reason: String| {
+    if let Err(field) = first_mismatch(policy, filter, &mut candidate) {
+        let reason = if filter.explain {
+            mismatch_reason(field, policy, filter)
+        } else {
+            String::new()
+        };
         candidate.excluded = Some((field, reason));
-    };
-    if let Some(name) = filter.name
-        && policy.name() != name
-    {
-        exclude(&mut candidate, Field::Name, format!("name is not '{name}'"));
-        return candidate;
     }
-    if let Some(scope) = filter.scope
-        && policy.scope() != scope
-    {
-        exclude(
-            &mut candidate,
-            Field::Scope,
-            format!("scope '{}' is not '{scope}'", policy.scope()),
-        );
-        return candidate;
+    candidate
+}
+
+/// Checks the filters in LinOTP's order, recording the match kinds; the
+/// first field that does not match ends the check.
+fn first_mismatch(
+    policy: &Policy,
+    filter: &Filter<'_>,
+    candidate: &mut Candidate<'_>,
+) -> std::result::Result<(), Field> {
+    let conditions = &policy.conditions;
+    if filter.name.is_some_and(|name| policy.name() != name) {
+        return Err(Field::Name);
     }
-    if let Some(active) = filter.active
-        && policy.is_active() != active
+    if filter.scope.is_some_and(|scope| policy.scope() != scope) {
+        return Err(Field::Scope);
+    }
+    if filter
+        .active
+        .is_some_and(|active| policy.is_active() != active)
     {
-        let reason = if active { "inactive" } else { "active" };
-        exclude(&mut candidate, Field::Active, reason.to_owned());
-        return candidate;
+        return Err(Field::Active);
     }
     if let Some(action) = filter.action {
         match &conditions.actions {
-            Err(error) => {
-                exclude(
-                    &mut candidate,
-                    Field::Action,
-                    format!("action field cannot be parsed: {error}"),
-                );
-                return candidate;
-            }
-            Ok(actions) if !actions.is_wildcard() && !actions.contains(action) => {
-                exclude(
-                    &mut candidate,
-                    Field::Action,
-                    format!("action '{action}' not set (actions: {})", policy.action()),
-                );
-                return candidate;
-            }
-            Ok(_) => {}
+            Ok(actions) if actions.is_wildcard() || actions.contains(action) => {}
+            _ => return Err(Field::Action),
         }
     }
-    let dimensions: [(Field, Option<Check>); 4] = [
-        (
-            Field::Realm,
-            filter.realm.map(|realm| conditions.realm.check(realm)),
-        ),
-        (
-            Field::User,
-            filter.user.map(|user| conditions.user.check(user)),
-        ),
-        (
-            Field::Client,
-            filter.client.map(|client| conditions.client.check(client)),
-        ),
-        (
-            Field::Time,
-            filter.time.map(|time| conditions.time.check(time)),
-        ),
-    ];
-    for (field, check) in dimensions {
-        let Some(check) = check else { continue };
-        match check.into_result() {
-            Ok(kind) => match field {
-                Field::Realm => candidate.realm = Some(kind),
-                Field::User => candidate.user = Some(kind),
-                Field::Client => candidate.client = Some(kind),
-                _ => {}
-            },
-            Err(reason) => {
-                exclude(&mut candidate, field, reason);
-                return candidate;
-            }
-        }
+    if let Some(realm) = filter.realm {
+        candidate.realm = Some(conditions.realm.matches(realm).ok_or(Field::Realm)?);
     }
-    candidate
+    if let Some(user) = filter.user {
+        candidate.user = Some(conditions.user.matches(user).ok_or(Field::User)?);
+    }
+    if let Some(client) = filter.client {
+        candidate.client = Some(conditions.client.matches(client).ok_or(Field::Client)?);
+    }
+    if let Some(time) = filter.time {
+        conditions.time.matches(time).ok_or(Field::Time)?;
+    }
+    Ok(())
+}
+
+/// Why `field` did not match, in words (for explanations only).
+fn mismatch_reason(field: Field, policy: &Policy, filter: &Filter<'_>) -> String {
+    let conditions = &policy.conditions;
+    let reason_of = |check: Check| check.into_result().err().unwrap_or_default();
+    match field {
+        Field::Name => format!("name is not '{}'", filter.name.unwrap_or_default()),
+        Field::Scope => format!(
+            "scope '{}' is not '{}'",
+            policy.scope(),
+            filter.scope.unwrap_or_default()
+        ),
+        Field::Active => if policy.is_active() {
+            "active"
+        } else {
+            "inactive"
+        }
+        .to_owned(),
+        Field::Action => match &conditions.actions {
+            Err(error) => format!("action field cannot be parsed: {error}"),
+            Ok(_) => format!(
+                "action '{}' not set (actions: {})",
+                filter.action.unwrap_or_default(),
+                policy.action()
+            ),
+        },
+        Field::Realm => filter
+            .realm
+            .map(|realm| reason_of(conditions.realm.check(realm)))
+            .unwrap_or_default(),
+        Field::User => filter
+            .user
+            .map(|user| reason_of(conditions.user.check(user)))
+            .unwrap_or_default(),
+        Field::Client => filter
+            .client
+            .map(|client| reason_of(conditions.client.check(client)))
+            .unwrap_or_default(),
+        Field::Time => filter
+            .time
+            .map(|time| reason_of(conditions.time.check(time)))
+            .unwrap_or_default(),
+        Field::Precedence => String::new(),
+    }
 }
 
 /// LinOTP's strict best match: among the matching policies keep the most
@@ -375,23 +391,32 @@ fn apply_precedence(candidates: &mut [Candidate<'_>], filter: &Filter<'_>) {
         else {
             continue;
         };
-        let winners: Vec<String> = candidates
-            .iter()
-            .filter(|c| c.is_selected() && kind_of(c) == Some(best))
-            .map(|c| c.policy.name().to_owned())
-            .collect();
+        let winners = || -> String {
+            let names: Vec<&str> = candidates
+                .iter()
+                .filter(|c| c.is_selected() && kind_of(c) == Some(best))
+                .map(|c| c.policy.name())
+                .collect();
+            names.join(", ")
+        };
+        let winners = if filter.explain {
+            winners()
+        } else {
+            String::new()
+        };
         for candidate in candidates.iter_mut().filter(|c| c.is_selected()) {
             let kind = kind_of(candidate);
             if kind != Some(best) {
-                let label = kind.map_or("no", MatchKind::label);
-                candidate.excluded = Some((
-                    Field::Precedence,
+                let reason = if filter.explain {
+                    let label = kind.map_or("no", MatchKind::label);
                     format!(
-                        "less specific {dimension} match ({label}) than {} ({})",
-                        winners.join(", "),
+                        "less specific {dimension} match ({label}) than {winners} ({})",
                         best.label()
-                    ),
-                ));
+                    )
+                } else {
+                    String::new()
+                };
+                candidate.excluded = Some((Field::Precedence, reason));
             }
         }
     }
@@ -551,7 +576,10 @@ impl PolicySet {
     /// Explains a lookup: every policy of the scope with its verdict, the
     /// decision of [`is_allowed`](Self::is_allowed) and the action's value.
     pub fn explain(&self, scope: &str, action: &str, ctx: &PolicyContext) -> Explanation {
-        let filter = Filter::from_context(scope, Some(action), ctx);
+        let filter = Filter {
+            explain: true,
+            ..Filter::from_context(scope, Some(action), ctx)
+        };
         let candidates = evaluate(self, &filter);
         let policies = selected(&candidates);
         let unrestricted = ADMIN_SCOPES.contains(&scope) && !self.has_active_policy(scope);

@@ -139,19 +139,22 @@ impl UserContext {
 /// Python's `re`; here every other character is literal, so `a.b` no longer
 /// matches `axb`.
 pub(crate) fn glob_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
-    let fold = |c: char| {
-        if ignore_case {
-            c.to_lowercase().next().unwrap_or(c)
-        } else {
-            c
-        }
-    };
-    let pattern: Vec<char> = pattern.chars().map(fold).collect();
-    let text: Vec<char> = text.chars().map(fold).collect();
+    if pattern == "*" {
+        return true;
+    }
+    if ignore_case {
+        return glob_bytes(lower(pattern).as_bytes(), lower(text).as_bytes());
+    }
+    glob_bytes(pattern.as_bytes(), text.as_bytes())
+}
+
+/// Byte-wise glob; `*` is ASCII and UTF-8 literals never match inside
+/// another character, so bytes give the same answer as characters.
+fn glob_bytes(pattern: &[u8], text: &[u8]) -> bool {
     let (mut p, mut t) = (0, 0);
     let mut backtrack: Option<(usize, usize)> = None;
     while t < text.len() {
-        if p < pattern.len() && pattern[p] == '*' {
+        if p < pattern.len() && pattern[p] == b'*' {
             backtrack = Some((p, t));
             p += 1;
         } else if p < pattern.len() && pattern[p] == text[t] {
@@ -165,7 +168,16 @@ pub(crate) fn glob_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
             return false;
         }
     }
-    pattern[p..].iter().all(|c| *c == '*')
+    pattern[p..].iter().all(|b| *b == b'*')
+}
+
+/// Lower-cases without allocating when there is nothing to lower.
+fn lower(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_uppercase) {
+        std::borrow::Cow::Owned(text.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 fn strip_negation(entry: &str) -> (bool, &str) {
@@ -360,24 +372,28 @@ impl UserCondition {
 
     /// Any selecting negated entry excludes the user; otherwise the most
     /// precise selecting entry decides the match kind.
+    pub(crate) fn matches(&self, user: &UserContext) -> Option<MatchKind> {
+        if self.entries.iter().any(|e| e.negated && e.selects(user)) {
+            return None;
+        }
+        self.entries
+            .iter()
+            .filter(|e| !e.negated && e.selects(user))
+            .map(|e| e.kind(user))
+            .max()
+    }
+
+    /// [`matches`](Self::matches) with the reason for a mismatch.
     pub(crate) fn check(&self, user: &UserContext) -> Check {
+        if let Some(kind) = self.matches(user) {
+            return Check::passed(kind);
+        }
         let who = user.qualified();
         if let Some(entry) = self.entries.iter().find(|e| e.negated && e.selects(user)) {
             return Check::excluded(format!("user '{who}' excluded by '{}'", entry.written()));
         }
-        let best = self
-            .entries
-            .iter()
-            .filter(|e| !e.negated && e.selects(user))
-            .map(|e| e.kind(user))
-            .max();
-        match best {
-            Some(kind) => Check::passed(kind),
-            None => {
-                let listed: Vec<String> = self.entries.iter().map(UserEntry::written).collect();
-                Check::excluded(format!("user '{who}' not in [{}]", listed.join(", ")))
-            }
-        }
+        let listed: Vec<String> = self.entries.iter().map(UserEntry::written).collect();
+        Check::excluded(format!("user '{who}' not in [{}]", listed.join(", ")))
     }
 }
 
@@ -399,30 +415,42 @@ impl RealmCondition {
         Self { entries }
     }
 
-    pub(crate) fn check(&self, realm: &str) -> Check {
-        let realm = realm.to_lowercase();
-        if let Some((_, entry)) = self
+    pub(crate) fn matches(&self, realm: &str) -> Option<MatchKind> {
+        let realm = lower(realm);
+        if self
             .entries
             .iter()
-            .find(|(negated, entry)| *negated && (*entry == realm || entry == "*"))
+            .any(|(negated, entry)| *negated && (*entry == realm || entry == "*"))
         {
-            return Check::excluded(format!("realm '{realm}' excluded by '!{entry}'"));
+            return None;
         }
         if self
             .entries
             .iter()
             .any(|(negated, entry)| !negated && entry == "*")
         {
-            return Check::passed(MatchKind::Wildcard);
+            return Some(MatchKind::Wildcard);
         }
-        if self
-            .entries
+        self.entries
             .iter()
             .any(|(negated, entry)| !negated && *entry == realm)
-        {
-            return Check::passed(MatchKind::Exact);
+            .then_some(MatchKind::Exact)
+    }
+
+    /// [`matches`](Self::matches) with the reason for a mismatch.
+    pub(crate) fn check(&self, realm: &str) -> Check {
+        if let Some(kind) = self.matches(realm) {
+            return Check::passed(kind);
         }
-        Check::excluded(format!("realm '{realm}' not in [{}]", self.listed()))
+        let realm = lower(realm);
+        match self
+            .entries
+            .iter()
+            .find(|(negated, entry)| *negated && (*entry == realm || entry == "*"))
+        {
+            Some((_, entry)) => Check::excluded(format!("realm '{realm}' excluded by '!{entry}'")),
+            None => Check::excluded(format!("realm '{realm}' not in [{}]", self.listed())),
+        }
     }
 
     fn listed(&self) -> String {
@@ -471,6 +499,16 @@ enum ClientTarget {
     Unusable,
 }
 
+impl ClientTarget {
+    fn covers(&self, client: IpAddr) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Network(net) => net.contains(&client),
+            Self::Unusable => false,
+        }
+    }
+}
+
 /// A parsed `client` field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ClientCondition {
@@ -499,33 +537,40 @@ impl ClientCondition {
         Self { entries }
     }
 
-    pub(crate) fn check(&self, client: IpAddr) -> Check {
+    pub(crate) fn matches(&self, client: IpAddr) -> Option<MatchKind> {
         let client = normalise_client(client);
-        let covers = |target: &ClientTarget| match target {
-            ClientTarget::Any => true,
-            ClientTarget::Network(net) => net.contains(&client),
-            ClientTarget::Unusable => false,
-        };
-        if let Some((_, text, _)) = self
+        if self
             .entries
             .iter()
-            .find(|(negated, _, target)| *negated && covers(target))
+            .any(|(negated, _, target)| *negated && target.covers(client))
         {
-            return Check::excluded(format!("client {client} excluded by '!{text}'"));
+            return None;
         }
         if self
             .entries
             .iter()
             .any(|(negated, _, target)| !negated && *target == ClientTarget::Any)
         {
-            return Check::passed(MatchKind::Wildcard);
+            return Some(MatchKind::Wildcard);
         }
-        if self
+        self.entries
+            .iter()
+            .any(|(negated, _, target)| !negated && target.covers(client))
+            .then_some(MatchKind::Exact)
+    }
+
+    /// [`matches`](Self::matches) with the reason for a mismatch.
+    pub(crate) fn check(&self, client: IpAddr) -> Check {
+        if let Some(kind) = self.matches(client) {
+            return Check::passed(kind);
+        }
+        let client = normalise_client(client);
+        if let Some((_, text, _)) = self
             .entries
             .iter()
-            .any(|(negated, _, target)| !negated && covers(target))
+            .find(|(negated, _, target)| *negated && target.covers(client))
         {
-            return Check::passed(MatchKind::Exact);
+            return Check::excluded(format!("client {client} excluded by '!{text}'"));
         }
         let listed: Vec<String> = self
             .entries
@@ -588,6 +633,8 @@ mod tests {
             ("", "", false, true),
             ("", "a", false, false),
             ("**", "ab", false, true),
+            ("j*rg", "j\u{f6}rg", false, true),
+            ("\u{c4}*", "\u{e4}x", true, true),
         ];
         for (pattern, text, ignore_case, expected) in cases {
             assert_eq!(

@@ -56,6 +56,7 @@ pub struct Policy {
     client: String,
     time: String,
     active: String,
+    is_active: bool,
     pub(crate) conditions: Conditions,
 }
 
@@ -135,6 +136,7 @@ impl Policy {
             client: ClientCondition::parse(&client),
             time: TimeCondition::parse(&time),
         };
+        let is_active = active.to_lowercase() == "true";
         Self {
             name,
             scope,
@@ -144,6 +146,7 @@ impl Policy {
             client,
             time,
             active,
+            is_active,
             conditions,
         }
     }
@@ -196,7 +199,7 @@ impl Policy {
 
     /// Whether the policy takes part in evaluation (`active` is `true` in any case).
     pub fn is_active(&self) -> bool {
-        self.active.to_lowercase() == "true"
+        self.is_active
     }
 }
 
@@ -461,6 +464,7 @@ impl PolicySet {
         let mut after = self.clone();
         if let Some(policy) = after.policies.get_mut(name) {
             policy.active = "False".to_owned();
+            policy.is_active = false;
         }
         match lockout_reason(&after, name, &existing.user, &existing.realm) {
             Some(reason) if !enforce => Err(Error::Lockout { reason }),

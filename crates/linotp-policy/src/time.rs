@@ -177,6 +177,21 @@ impl TimeCondition {
             .find_map(|entry| entry.cron.as_ref().err())
     }
 
+    pub(crate) fn matches(&self, at: &NaiveDateTime) -> Option<MatchKind> {
+        let hit = |entry: &TimeEntry| matches!(&entry.cron, Ok(cron) if cron.matches(at));
+        if self.entries.iter().any(|entry| entry.negated && hit(entry)) {
+            return None;
+        }
+        if self.wildcard {
+            return Some(MatchKind::Wildcard);
+        }
+        self.entries
+            .iter()
+            .any(|entry| !entry.negated && hit(entry))
+            .then_some(MatchKind::Exact)
+    }
+
+    /// [`matches`](Self::matches) with the reason for a mismatch.
     pub(crate) fn check(&self, at: &NaiveDateTime) -> Check {
         for entry in self.entries.iter().filter(|entry| entry.negated) {
             if matches!(&entry.cron, Ok(cron) if cron.matches(at)) {
