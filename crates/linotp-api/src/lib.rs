@@ -52,12 +52,14 @@ pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod bootstrap;
 pub mod error;
 pub mod http;
 pub mod params;
 pub mod pyfmt;
 pub mod reply;
 pub mod routes;
+pub mod server;
 pub mod sysconfig;
 pub mod system;
 #[cfg(feature = "testing")]
