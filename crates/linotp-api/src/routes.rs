@@ -12,5 +12,6 @@ pub fn router(state: &AppState, http: HttpSettings) -> Router {
         .merge(validate::routes(state))
         .merge(admin::routes(state))
         .merge(system::routes(state))
+        .health_probe(system::health_probe(state))
         .build()
 }
