@@ -2,12 +2,14 @@
 
 use std::fmt;
 use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use linotp_api::bootstrap::{self, StartupError, exit_code};
 use linotp_crypto::{CryptoError, EncKey, WriteMode, audit, hash_password};
 use linotp_settings::Settings;
 use linotp_store::users::{AdminDetails, ImportedUser, LocalAdmins};
-use linotp_store::{DatabaseUri, PoolOptions, SchemaStatus, Store, StoreError, defaults};
+use linotp_store::{PoolOptions, SchemaStatus, Store, StoreError, defaults};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::output::Output;
@@ -50,6 +52,17 @@ impl From<StoreError> for Failure {
             _ => Exit::Failure,
         };
         Failure::new(exit, error)
+    }
+}
+
+impl From<StartupError> for Failure {
+    fn from(error: StartupError) -> Self {
+        let exit = match error.exit_code {
+            exit_code::SCHEMA => Exit::Schema,
+            exit_code::MISSING_FILE => Exit::MissingFile,
+            _ => Exit::Failure,
+        };
+        Failure::new(exit, error.message)
     }
 }
 
@@ -196,7 +209,9 @@ pub fn init_audit_keys(settings: &Settings, out: &Output, force: bool) -> Result
 }
 
 /// `init database`: creates the schema, adopts a LinOTP-made database or upgrades ours, then
-/// writes LinOTP's default configuration and the local admin realm where they are missing.
+/// writes LinOTP's default configuration and the local admin realm where they are missing
+/// and creates the audit table where the audit log lives (the server's own first-start
+/// initialisation runs the same code).
 pub fn init_database(
     settings: &Settings,
     out: &Output,
@@ -222,34 +237,37 @@ pub fn init_database(
         store.erase_all_data()?;
         out.info("Erased all data");
     }
-    match store.schema_status()? {
-        SchemaStatus::TooNew(found) => return Err(StoreError::SchemaTooNew { found }.into()),
-        SchemaStatus::Unknown(reason) => {
-            return Err(Failure::new(
-                Exit::Schema,
-                format!("database schema not recognised, not touching it: {reason}"),
-            ));
-        }
-        status => out.detail(format!("Database: {status}")),
-    }
-    let report = store.migrate()?;
-    let mut conn = store.connection()?;
-    let wrote_defaults = defaults::ensure_default_config(&mut conn)?;
-    defaults::ensure_admin_realm(
-        &mut conn,
-        &settings.admin_realm_name,
-        &settings.admin_resolver_name,
-    )?;
-    for id in &report.adopted {
+    out.detail(format!("Database: {}", store.schema_status()?));
+    let report = bootstrap::init_database(settings, &store)?;
+    for id in &report.migrations.adopted {
         out.detail(format!("Adopted LinOTP schema {id}"));
     }
-    for id in &report.applied {
+    for id in &report.migrations.applied {
         out.detail(format!("Applied migration {id}"));
     }
-    if wrote_defaults {
+    if report.wrote_defaults {
         out.detail("Wrote default configuration");
     }
+    if report.created_audit_table {
+        out.detail("Created the audit table");
+    }
     out.info(format!("Database ready: {}", store.uri()));
+    Ok(())
+}
+
+/// `run`: the server in the foreground, until SIGTERM or Ctrl-C.
+pub fn run_server(settings: &Settings, listen: Option<SocketAddr>) -> Result<(), Failure> {
+    linotp_api::server::init_logging(settings);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            Failure::new(
+                Exit::Failure,
+                format!("cannot start the async runtime: {error}"),
+            )
+        })?;
+    runtime.block_on(linotp_api::server::run(settings, listen))?;
     Ok(())
 }
 
@@ -279,28 +297,15 @@ fn move_to_backup(path: &Path, settings: &Settings) -> Result<PathBuf, Failure> 
 }
 
 fn create_parent_dir(path: &Path) -> Result<(), Failure> {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() && !dir.exists() => std::fs::create_dir_all(dir)
-            .map_err(|error| {
-                Failure::new(
-                    Exit::Failure,
-                    format!("cannot create directory {}: {error}", dir.display()),
-                )
-            }),
-        _ => Ok(()),
-    }
+    Ok(bootstrap::create_parent_dir(path)?)
 }
 
 fn open_store(settings: &Settings) -> Result<Store, Failure> {
-    let uri = DatabaseUri::parse(settings.database_uri.expose())?;
-    if let Some(path) = uri.sqlite_path() {
-        create_parent_dir(path)?;
-    }
     let options = PoolOptions {
         max_size: 2,
         ..PoolOptions::default()
     };
-    Ok(Store::open(&uri, options)?)
+    Ok(bootstrap::open_store(settings, options)?)
 }
 
 /// The local admin commands work on any LinOTP schema this build can read, including a

@@ -21,8 +21,8 @@ use crate::commands::Failure;
     after_help = "Settings come from the files in LINOTP_CFG and from LINOTP_<NAME> environment \
                   variables (see `linotp config show`).\n\n\
                   Exit codes: 0 success, 1 failure, 2 usage error, 3 database schema not usable \
-                  by this version, 4 a required file (encKey) is missing, 5 no such local \
-                  administrator, 6 local administrator exists already."
+                  by this version, 4 a required file (encKey, audit keys) is missing, 5 no such \
+                  local administrator, 6 local administrator exists already."
 )]
 struct Cli {
     /// More output (repeat for more detail).
@@ -46,6 +46,12 @@ enum Command {
     /// Show the effective settings.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Run the server in the foreground (the same server as `linotp-server`).
+    Run {
+        /// Address and port to listen on (overrides the LISTEN setting).
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<std::net::SocketAddr>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,7 +183,10 @@ enum ConfigCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    output::init_logging(cli.verbose, cli.quiet);
+    // The server logs as the settings say; the other commands by -v / -q.
+    if !matches!(cli.command, Command::Run { .. }) {
+        output::init_logging(cli.verbose, cli.quiet);
+    }
     let out = output::Output::new(cli.verbose, cli.quiet);
     match run(cli.command, &out) {
         Ok(()) => ExitCode::SUCCESS,
@@ -235,6 +244,7 @@ fn run(command: Command, out: &output::Output) -> Result<(), Failure> {
             values,
             names,
         }) => commands::show_config(&settings, out, modified, values, &names),
+        Command::Run { listen } => commands::run_server(&settings, listen),
     }
 }
 
