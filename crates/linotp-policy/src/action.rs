@@ -12,7 +12,7 @@ use crate::error::{Error, Result, py_str};
 /// → false, `key=false` → false) and [`Str`](Self::Str) otherwise; typing by
 /// the action definitions turns strings into [`Int`](Self::Int) or
 /// [`Bool`](Self::Bool) where the action is declared that way.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ActionValue {
     /// A boolean action, or a unary key.
     Bool(bool),
@@ -61,6 +61,38 @@ impl ActionValue {
             other => other.to_string(),
         }
     }
+}
+
+/// Shows strings with `secret=` values masked (`forward_server` URLs carry
+/// RADIUS secrets).
+impl fmt::Debug for ActionValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bool(value) => f.debug_tuple("Bool").field(value).finish(),
+            Self::Int(value) => f.debug_tuple("Int").field(value).finish(),
+            Self::Str(value) => f.debug_tuple("Str").field(&redact_secrets(value)).finish(),
+        }
+    }
+}
+
+/// Masks the value of every `secret=` parameter (also `encsecret=`), as
+/// `forward_server=radius://host/?secret=...` carries one.
+pub(crate) fn redact_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.to_ascii_lowercase().find("secret=") {
+        let value_start = at + "secret=".len();
+        out.push_str(&rest[..value_start]);
+        let value_len = rest[value_start..]
+            .find(['&', ' ', ',', '\'', '"', ']'])
+            .unwrap_or(rest.len() - value_start);
+        if value_len > 0 {
+            out.push_str("***");
+        }
+        rest = &rest[value_start + value_len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl fmt::Display for ActionValue {
@@ -225,10 +257,10 @@ fn parse_pairs(text: &str) -> Result<Vec<(String, ActionValue)>> {
             .iter()
             .map(|piece| py_str(&piece_text(piece)))
             .collect();
-        return Err(Error::ActionSyntax(format!(
+        return Err(Error::ActionSyntax(redact_secrets(&format!(
             "non terminated action [{}]",
             listed.join(", ")
-        )));
+        ))));
     }
     Ok(pairs)
 }
@@ -278,10 +310,10 @@ fn strip_quotes(value: &str) -> Result<String> {
         let starts = value.starts_with(quote);
         let ends = value.ends_with(quote);
         if starts != ends && !inner(value).contains(quote) {
-            return Err(Error::ActionSyntax(format!(
+            return Err(Error::ActionSyntax(redact_secrets(&format!(
                 "non terminated string value entry {}",
                 py_str(value)
-            )));
+            ))));
         }
     }
     let mut value = value.to_owned();
@@ -358,6 +390,20 @@ mod tests {
         );
         // An apostrophe in an unquoted value opens a quote that never closes.
         assert!(Actions::parse("msg=it's").is_err());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_or_errors() {
+        assert_eq!(
+            redact_secrets("radius://10.0.0.1:1812/?secret=s3cr3t&x=1 http://h/?encsecret=abc"),
+            "radius://10.0.0.1:1812/?secret=***&x=1 http://h/?encsecret=***"
+        );
+        assert_eq!(redact_secrets("no secrets"), "no secrets");
+        assert_eq!(redact_secrets("secret="), "secret=");
+        let actions = Actions::parse("forward_server=radius://h:1812/?secret=s3cr3t").unwrap();
+        assert!(!format!("{actions:?}").contains("s3cr3t"));
+        let error = Actions::parse("forward_server='radius://h/?secret=s3cr3t").unwrap_err();
+        assert!(!error.to_string().contains("s3cr3t"), "{error}");
     }
 
     #[test]

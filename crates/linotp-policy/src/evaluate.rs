@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use crate::action::ActionValue;
+use crate::action::{ActionValue, redact_secrets};
 use crate::definitions::{ADMIN_SCOPES, definitions, typed_value};
 use crate::error::{Error, Result};
 use crate::matching::{Check, MatchKind, UserContext};
@@ -459,7 +459,7 @@ fn action_values<'a>(
             policy: policy.name().to_owned(),
             scope: scope.to_owned(),
             action: action.to_owned(),
-            value: raw.to_text(),
+            value: redact_secrets(&raw.to_text()),
         })?;
         values.push((*policy, typed));
     }
@@ -485,7 +485,10 @@ fn single_value(
     if scope == "authentication" && action == "otppin" {
         return Err(Error::MultiplePinPolicies { policies });
     }
-    let mut distinct: Vec<String> = values.iter().map(|(_, value)| value.to_text()).collect();
+    let mut distinct: Vec<String> = values
+        .iter()
+        .map(|(_, value)| redact_secrets(&value.to_text()))
+        .collect();
     distinct.dedup();
     Err(Error::ConflictingValues {
         scope: scope.to_owned(),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use crate::action::Actions;
+use crate::action::{Actions, redact_secrets};
 use crate::definitions::validate_actions;
 use crate::error::{Error, Result};
 use crate::matching::{ClientCondition, RealmCondition, UserCondition};
@@ -46,7 +46,7 @@ pub(crate) struct Conditions {
 /// `user` or `client` → `*`.
 ///
 /// Serialises to the `getPolicy` reply entry (all fields as strings).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Policy {
     name: String,
     scope: String,
@@ -58,6 +58,22 @@ pub struct Policy {
     active: String,
     is_active: bool,
     pub(crate) conditions: Conditions,
+}
+
+/// Shows the stored fields; `secret=` values in the action are masked.
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("name", &self.name)
+            .field("scope", &self.scope)
+            .field("action", &redact_secrets(&self.action))
+            .field("realm", &self.realm)
+            .field("user", &self.user)
+            .field("client", &self.client)
+            .field("time", &self.time)
+            .field("active", &self.active)
+            .finish()
+    }
 }
 
 impl PartialEq for Policy {
@@ -220,7 +236,10 @@ impl Serialize for Policy {
 
 /// A policy as `setPolicy` receives it (and `importPolicy` reads it): raw
 /// values, validated and stored as they are; normalisation happens on load.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// LinOTP stores a `forward_server` URL's `secret=` encrypted as
+/// `encsecret=`; that encryption is the caller's (it needs the encKey).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct NewPolicy {
     /// Name, `[a-zA-Z0-9_]+`.
     pub name: String,
@@ -240,6 +259,23 @@ pub struct NewPolicy {
     pub active: Option<String>,
     /// Skip the lock-out check for `system` policies. Not stored.
     pub enforce: bool,
+}
+
+/// Shows the fields; `secret=` values in the action are masked.
+impl std::fmt::Debug for NewPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewPolicy")
+            .field("name", &self.name)
+            .field("scope", &self.scope)
+            .field("action", &redact_secrets(&self.action))
+            .field("realm", &self.realm)
+            .field("user", &self.user)
+            .field("time", &self.time)
+            .field("client", &self.client)
+            .field("active", &self.active)
+            .field("enforce", &self.enforce)
+            .finish()
+    }
 }
 
 impl NewPolicy {
@@ -369,8 +405,8 @@ impl PolicySet {
             .into_iter()
             .map(|(name, attributes)| {
                 let policy = Policy::from_stored(name.clone(), &attributes);
-                if let Err(error) = &policy.conditions.actions {
-                    tracing::warn!(policy = %name, %error, "policy action cannot be parsed; it will never match");
+                if policy.conditions.actions.is_err() {
+                    tracing::warn!(policy = %name, "policy action cannot be parsed; it will never match");
                 }
                 (name, policy)
             })
@@ -518,6 +554,23 @@ mod tests {
             user: Some("admin".into()),
             ..NewPolicy::default()
         }
+    }
+
+    #[test]
+    fn policy_sets_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync + 'static>() {}
+        shared::<PolicySet>();
+        shared::<crate::Explanation>();
+    }
+
+    #[test]
+    fn debug_masks_forward_secrets() {
+        let policy = NewPolicy {
+            action: "forward_server=radius://10.0.0.1:1812/?secret=s3cr3t".into(),
+            ..new_policy("fwd", "authentication", "")
+        };
+        assert!(!format!("{policy:?}").contains("s3cr3t"));
+        assert!(!format!("{:?}", policy.to_policy()).contains("s3cr3t"));
     }
 
     #[test]
