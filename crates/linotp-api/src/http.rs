@@ -342,8 +342,14 @@ async fn method_not_allowed_handler() -> Response {
     method_not_allowed()
 }
 
-async fn not_found_handler() -> Response {
-    not_found()
+/// Unknown paths are 404, except that a GET to an endpoint of LinOTP's POST-only list is
+/// 405 even when this build does not serve that endpoint yet (LinOTP routes before it works).
+async fn not_found_handler(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    if method != axum::http::Method::POST && is_post_only(uri.path()) {
+        method_not_allowed()
+    } else {
+        not_found()
+    }
 }
 
 /// The `-` spelling of a `/validate/` endpoint whose name has a `_` (`check-status`).
