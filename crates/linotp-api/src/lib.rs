@@ -56,6 +56,7 @@ pub mod bootstrap;
 pub mod error;
 pub mod http;
 pub mod params;
+pub mod policy;
 pub mod pyfmt;
 pub mod reply;
 pub mod routes;

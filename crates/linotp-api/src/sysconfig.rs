@@ -5,7 +5,7 @@
 //! itself is seen by the next request, with no cache to flush by hand.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use linotp_crypto::{SecretString, SecurityModule};
 use linotp_store::AnyConnection;
@@ -19,6 +19,8 @@ use crate::params::parse_bool;
 pub struct SystemConfig {
     stamp: Option<String>,
     entries: HashMap<String, ConfigEntry>,
+    /// The policies of this snapshot, parsed on first use (see [`crate::policy`]).
+    pub(crate) policies: OnceLock<linotp_policy::PolicySet>,
 }
 
 /// `linotp.`-prefixed form of a key, as the table stores it.
@@ -35,6 +37,7 @@ impl SystemConfig {
                 .into_iter()
                 .map(|entry| (entry.key.clone(), entry))
                 .collect(),
+            policies: OnceLock::new(),
         }
     }
 
@@ -201,6 +204,9 @@ impl SystemConfig {
 #[derive(Debug, Default)]
 pub struct ConfigCache {
     current: RwLock<Option<Arc<SystemConfig>>>,
+    /// The user resolvers built from the configuration, kept while their definitions stay
+    /// the same (see [`crate::users`]).
+    pub(crate) resolvers: OnceLock<linotp_resolvers::ResolverRegistry>,
 }
 
 impl ConfigCache {

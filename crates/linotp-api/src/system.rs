@@ -3,7 +3,7 @@
 //! `/healthcheck/status`.
 //!
 //! Login looks the user up in the resolvers of the admin realm (`ADMIN_REALM_NAME`) in the
-//! realm's order, through the same [`crate::users::UserResolver`] trait the validate service
+//! realm's order, through the same [`crate::users::Resolver`]s the validate service
 //! uses, so LDAP or SQL admin directories slot in with the resolvers themselves. Today that
 //! means LinOTP's local administrators (`imported_user`, group `LinOTP_local_admins`): crypt
 //! password hashes, and a `!`-prefixed (disabled) hash never matches.
@@ -109,13 +109,13 @@ fn authenticate_admin(
             tracing::warn!(spec = %spec_text, "unreadable resolver spec in the admin realm");
             continue;
         };
-        let Some(resolver) = open_resolver(&spec, &config, app.security.as_ref()) else {
+        let Some(resolver) = open_resolver(app, &spec, &config) else {
             continue;
         };
-        let Some(user_id) = resolver.user_id(conn, username)? else {
+        let Some(user_id) = resolver.user_id(username)? else {
             continue;
         };
-        if resolver.check_password(conn, &user_id, password)? {
+        if resolver.check_password(&user_id, password)? {
             return Ok(Some(spec_text.trim().to_owned()));
         }
     }

@@ -6,13 +6,17 @@
 //! `DOM\alice` at the first `\`; a login without realm gets the default realm.
 //!
 //! The realm's resolvers (config `useridresolver.group.<realm>`, in order) are asked for the
-//! login through the [`UserResolver`] trait; the first resolver that knows it wins
-//! ([`resolve`]). Resolver specs look like `useridresolver.SQLIdResolver.IdResolver.<name>`
-//! ([`ResolverSpec`]); [`open_resolver`] builds the resolver a spec names from the system
-//! configuration. One implementation exists today, [`ImportedUserResolver`]: LinOTP's SQL
-//! resolver over its own `imported_user` table, which `/tools/import_users` and the local
-//! administrators use. LDAP and external SQL resolvers are further implementations of the
-//! same trait, added to [`open_resolver`].
+//! login; the first resolver that knows it wins ([`resolve`]). The resolvers themselves are
+//! `linotp-resolvers`' (LDAP / Active Directory, SQL on any database, passwd files; imported
+//! users and local administrators are `readonly` SQL resolvers on LinOTP's own tables). They are
+//! built from the system configuration by a [`ResolverRegistry`] kept next to the config cache
+//! ([`registry`]), so connection pools and lookup caches live as long as a resolver's
+//! definition does not change. [`open_resolver`] gives one resolver with errors in this crate's
+//! terms ([`Resolver`]).
+//!
+//! A directory that cannot be reached (LDAP down, timeout) is LinOTP's `ResolverNotAvailable`:
+//! its users count as unknown for the request, and their passwords as wrong, so `/validate`
+//! answers `value: false` instead of hanging or failing.
 //!
 //! ```
 //! use linotp_api::params::Params;
@@ -25,24 +29,27 @@
 //! assert_eq!((user.login.as_str(), user.realm.as_str()), ("alice", "fixrealm"));
 //!
 //! let spec = ResolverSpec::parse("useridresolver.SQLIdResolver.IdResolver.fixres").unwrap();
-//! assert_eq!(spec.class_name(), "SQLIdResolver");
+//! assert_eq!(spec.class().class_name(), "SQLIdResolver");
 //! assert_eq!(spec.name(), "fixres");
 //! assert_eq!(spec.short(), "SQLIdResolver.IdResolver.fixres");
 //! ```
 
-use std::fmt;
+use std::time::Duration;
 
-use linotp_crypto::{SecurityModule, verify_password};
-use linotp_store::AnyConnection;
+use linotp_resolvers::{
+    CachedResolver, ResolverEnvironment, ResolverError, ResolverRegistry, UserIdResolver,
+    UserSearch,
+};
 use linotp_store::tokens;
-use linotp_store::users::{self as user_store, ImportedUser};
+use linotp_store::{AnyConnection, PoolOptions, Store};
 use serde_json::{Map, Value};
 
 use crate::app::App;
-use crate::error::Result;
+use crate::error::{ApiError, Result};
 use crate::params::Params;
 use crate::sysconfig::SystemConfig;
 
+pub use linotp_resolvers::ResolverSpec;
 /// The user a request names, before any resolver was asked: login and lower-case realm.
 /// Both are empty when the request names no user.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -124,450 +131,206 @@ pub fn realm_exists(config: &SystemConfig, realm: &str) -> bool {
         .is_some()
 }
 
-/// A resolver spec, `useridresolver.<Class>.IdResolver.<name>`, as realms list them and
-/// tokens store them (`LinOtpIdResClass`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ResolverSpec {
-    class_name: String,
-    name: String,
-}
-
-impl ResolverSpec {
-    /// Parses a spec; also accepts the legacy `useridresolveree.` prefix and the short form
-    /// `<Class>.IdResolver.<name>` (`LinOtpIdResolver`). `None` for anything else.
-    pub fn parse(spec: &str) -> Option<ResolverSpec> {
-        let spec = spec.trim();
-        let (class_path, name) = spec.rsplit_once('.')?;
-        let class_path = class_path.strip_suffix(".IdResolver")?;
-        let class_name = class_path.rsplit('.').next()?;
-        if name.is_empty() || class_name.is_empty() {
-            return None;
-        }
-        Some(ResolverSpec {
-            class_name: class_name.to_owned(),
-            name: name.to_owned(),
-        })
-    }
-
-    /// A spec for a resolver class and name (`SQLIdResolver`, `fixres`).
-    pub fn new(class_name: &str, name: &str) -> ResolverSpec {
-        ResolverSpec {
-            class_name: class_name.to_owned(),
-            name: name.to_owned(),
-        }
-    }
-
-    /// The resolver class (`SQLIdResolver`, `LDAPIdResolver`, `PasswdIdResolver`).
-    pub fn class_name(&self) -> &str {
-        &self.class_name
-    }
-
-    /// The resolver's configured name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The full spec, `useridresolver.<Class>.IdResolver.<name>` (`LinOtpIdResClass`).
-    pub fn full(&self) -> String {
-        format!(
-            "useridresolver.{}.IdResolver.{}",
-            self.class_name, self.name
-        )
-    }
-
-    /// The short form, `<Class>.IdResolver.<name>` (`LinOtpIdResolver`).
-    pub fn short(&self) -> String {
-        format!("{}.IdResolver.{}", self.class_name, self.name)
-    }
-}
-
-impl fmt::Display for ResolverSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.full())
-    }
-}
-
-/// What a resolver tells about one user: the attributes of its mapping in the mapping's
+/// What a resolver tells about one user: the attributes of its mapping in the resolver's
 /// order (`userid`, `username`, `email`, …), never the password.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserInfo {
-    fields: Vec<(String, String)>,
+    /// `(name, value as stored, value as text)`; the text of `null` is `None`.
+    fields: Vec<(String, Value, Option<String>)>,
 }
 
 impl UserInfo {
-    /// Attributes in order.
+    /// Text attributes in order.
     pub fn from_fields(fields: Vec<(String, String)>) -> UserInfo {
-        UserInfo { fields }
+        UserInfo {
+            fields: fields
+                .into_iter()
+                .map(|(name, text)| (name, Value::from(text.as_str()), Some(text)))
+                .collect(),
+        }
     }
 
-    /// One attribute.
+    fn from_resolver(info: &linotp_resolvers::UserInfo) -> UserInfo {
+        UserInfo {
+            fields: info
+                .iter()
+                .map(|(name, value)| (name.to_owned(), value.clone(), info.text(name)))
+                .collect(),
+        }
+    }
+
+    /// One attribute as text (numbers written out); `None` when absent or `null`.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.fields
             .iter()
-            .find(|(name, _)| name == key)
-            .map(|(_, value)| value.as_str())
+            .find(|(name, _, _)| name == key)
+            .and_then(|(_, _, text)| text.as_deref())
     }
 
-    /// All attributes in order.
+    /// All attributes in order, as text (`null` as "").
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.fields
             .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .map(|(name, _, text)| (name.as_str(), text.as_deref().unwrap_or_default()))
     }
 
-    /// The attributes as a JSON object in order (what `/admin/getTokenOwner` answers).
+    /// The attributes as a JSON object in order, values as the resolver gave them (what
+    /// `/admin/getTokenOwner` answers).
     pub fn to_json(&self) -> Map<String, Value> {
         self.fields
             .iter()
-            .map(|(name, value)| (name.clone(), Value::from(value.as_str())))
+            .map(|(name, value, _)| (name.clone(), value.clone()))
             .collect()
     }
 }
 
-/// A user directory: finds users by login, tells about them, checks their passwords.
-///
-/// Calls are synchronous and get the request's database connection, since they run inside
-/// [`App::with_conn`]; resolvers that talk to other servers (LDAP, external SQL) ignore it.
-pub trait UserResolver: Send + Sync + fmt::Debug {
-    /// The spec this resolver answers for.
-    fn spec(&self) -> &ResolverSpec;
+/// Connections of the pool readonly SQL resolvers (imported users, local administrators) use
+/// on LinOTP's own database. A pool of its own: a request holding one of the main pool's
+/// connections while it asks such a resolver can never wait for itself.
+const OWN_DATABASE_POOL: PoolOptions = PoolOptions {
+    max_size: 8,
+    min_idle: 1,
+    connection_timeout: Duration::from_secs(10),
+    sqlite_busy_timeout: Duration::from_secs(10),
+};
 
-    /// The user id of a login, if the directory knows it.
-    fn user_id(&self, conn: &mut AnyConnection, login: &str) -> Result<Option<String>>;
-
-    /// The login of a user id.
-    fn login_of(&self, conn: &mut AnyConnection, user_id: &str) -> Result<Option<String>>;
-
-    /// The attributes of a user id (`None`: unknown id).
-    fn user_info(&self, conn: &mut AnyConnection, user_id: &str) -> Result<Option<UserInfo>>;
-
-    /// Whether `password` is the user's directory password. Unknown users never match.
-    fn check_password(
-        &self,
-        conn: &mut AnyConnection,
-        user_id: &str,
-        password: &str,
-    ) -> Result<bool>;
-
-    /// Users matching every `(attribute, pattern)` of `search` (LinOTP's `getUserList`:
-    /// `*` any text, `.` one character, `<`, `<=`, `>`, `>=` compare; the attribute
-    /// `searchTerm` matches any attribute). An empty search lists everybody. At most the
-    /// resolver's size limit.
-    fn list_users(
-        &self,
-        conn: &mut AnyConnection,
-        search: &[(String, String)],
-    ) -> Result<Vec<UserInfo>>;
+/// The resolvers of this application, built on demand from the system configuration and kept
+/// while their definitions stay the same.
+pub fn registry(app: &App) -> &ResolverRegistry {
+    app.config
+        .resolvers
+        .get_or_init(|| ResolverRegistry::new(environment(&app.store)))
 }
 
-/// The resolver a spec names, built from the system configuration; `None` when no such
-/// resolver is configured or its kind is not available in this build (LDAP, external SQL:
-/// next releases). `security` decrypts resolver passwords where a resolver has one.
-pub fn open_resolver(
+fn environment(store: &Store) -> ResolverEnvironment {
+    // Every connection to an in-memory SQLite database is a database of its own, so only the
+    // main pool sees the tables there.
+    let own_database = if store.uri().is_in_memory() {
+        store.clone()
+    } else {
+        Store::open(store.uri(), OWN_DATABASE_POOL).unwrap_or_else(|error| {
+            tracing::warn!(%error, "no separate pool for readonly SQL resolvers; sharing the main one");
+            store.clone()
+        })
+    };
+    ResolverEnvironment {
+        own_database: Some(own_database),
+        ..ResolverEnvironment::default()
+    }
+}
+
+/// The config lookup resolvers are built from: full keys, `encrypted_data` values decrypted.
+fn config_lookup<'a>(
+    app: &'a App,
+    config: &'a SystemConfig,
+) -> impl Fn(&str) -> Option<String> + 'a {
+    move |key: &str| {
+        let entry = config.entry(key)?;
+        if !entry.is_encrypted() {
+            return Some(entry.value.clone());
+        }
+        match config.decrypted(key, app.security.as_ref()) {
+            Ok(secret) => secret.map(|secret| secret.expose().to_owned()),
+            Err(error) => {
+                tracing::warn!(key, %error, "resolver setting cannot be decrypted");
+                None
+            }
+        }
+    }
+}
+
+/// A resolver error in this crate's terms.
+fn api_error(error: ResolverError) -> ApiError {
+    match error {
+        ResolverError::Store(cause) => ApiError::Store(cause),
+        ResolverError::Definition { message, code } => ApiError::Coded {
+            id: i64::from(code),
+            description: message,
+        },
+        other => ApiError::Internal(other.to_string()),
+    }
+}
+
+/// One resolver of the configuration, answering in this crate's error terms. An unreachable
+/// directory answers "unknown user" / "wrong password" (LinOTP's `ResolverNotAvailable`).
+#[derive(Debug, Clone)]
+pub struct Resolver {
+    inner: CachedResolver,
+}
+
+impl Resolver {
+    /// The spec this resolver answers for.
+    pub fn spec(&self) -> &ResolverSpec {
+        self.inner.spec()
+    }
+
+    /// The user id of a login, if the directory knows it.
+    pub fn user_id(&self, login: &str) -> Result<Option<String>> {
+        unavailable_as(self.inner.user_id(login), None, self.spec())
+    }
+
+    /// The login of a user id.
+    pub fn login_of(&self, user_id: &str) -> Result<Option<String>> {
+        unavailable_as(self.inner.username(user_id), None, self.spec())
+    }
+
+    /// The attributes of a user id (`None`: unknown id).
+    pub fn user_info(&self, user_id: &str) -> Result<Option<UserInfo>> {
+        let info = unavailable_as(self.inner.user_info(user_id), None, self.spec())?;
+        Ok(info.as_ref().map(UserInfo::from_resolver))
+    }
+
+    /// Whether `password` is the user's directory password. Unknown users, empty passwords
+    /// and unreachable directories never match.
+    pub fn check_password(&self, user_id: &str, password: &str) -> Result<bool> {
+        unavailable_as(
+            self.inner.check_password(user_id, password),
+            false,
+            self.spec(),
+        )
+    }
+
+    /// Users matching every `(attribute, pattern)` of `search` (LinOTP's `getUserList`: `*`
+    /// any text, `.` one character, `<`, `<=`, `>`, `>=` compare; `searchTerm` matches any
+    /// attribute). An empty search lists everybody, up to the resolver's size limit.
+    pub fn list_users(&self, search: &[(String, String)]) -> Result<Vec<UserInfo>> {
+        let search = UserSearch::new(search.iter().cloned());
+        let found = self.inner.search(&search).map_err(api_error)?;
+        Ok(found.iter().map(UserInfo::from_resolver).collect())
+    }
+}
+
+fn unavailable_as<T>(
+    answer: linotp_resolvers::Result<T>,
+    fallback: T,
     spec: &ResolverSpec,
-    config: &SystemConfig,
-    security: &dyn SecurityModule,
-) -> Option<Box<dyn UserResolver>> {
-    let _ = security;
-    match spec.class_name() {
-        "SQLIdResolver" => ImportedUserResolver::from_config(spec, config)
-            .map(|resolver| Box::new(resolver) as Box<dyn UserResolver>),
-        other => {
-            tracing::warn!(
-                resolver = %spec,
-                class = other,
-                "resolver class not available in this build; its users are not found"
-            );
+) -> Result<T> {
+    match answer {
+        Ok(value) => Ok(value),
+        Err(error) if error.is_unavailable() => {
+            tracing::warn!(resolver = %spec, %error, "resolver not available");
+            Ok(fallback)
+        }
+        Err(error) => Err(api_error(error)),
+    }
+}
+
+/// The resolver a spec names, built from the system configuration (and kept for later
+/// requests by the [`registry`]). `None` when no such resolver is defined or its definition is
+/// unusable (logged).
+pub fn open_resolver(app: &App, spec: &ResolverSpec, config: &SystemConfig) -> Option<Resolver> {
+    let lookup = config_lookup(app, config);
+    match registry(app).resolver(spec, &lookup) {
+        Ok(Some(inner)) => Some(Resolver { inner }),
+        Ok(None) => {
+            tracing::debug!(resolver = %spec, "resolver is not defined");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(resolver = %spec, %error, "resolver definition is unusable");
             None
         }
     }
-}
-
-/// LinOTP's SQL resolver over its own `imported_user` table (what `/tools/import_users`
-/// creates): config `sqlresolver.Table.<name> = imported_user` and `sqlresolver.Where.<name>
-/// = groupid = '<group>'`, attributes mapped by `sqlresolver.Map.<name>`.
-#[derive(Debug, Clone)]
-pub struct ImportedUserResolver {
-    spec: ResolverSpec,
-    group: String,
-    /// Attribute name → `imported_user` column, in the mapping's order.
-    mapping: Vec<(String, String)>,
-    limit: usize,
-}
-
-/// The `imported_user` columns a mapping may name.
-const IMPORTED_USER_COLUMNS: [&str; 9] = [
-    "groupid",
-    "userid",
-    "username",
-    "phone",
-    "mobile",
-    "email",
-    "surname",
-    "givenname",
-    "password",
-];
-
-/// The mapping LinOTP's `import_users` writes (and the default when a mapping is unreadable).
-fn default_mapping() -> Vec<(String, String)> {
-    IMPORTED_USER_COLUMNS
-        .iter()
-        .map(|column| ((*column).to_owned(), (*column).to_owned()))
-        .collect()
-}
-
-fn column_value<'a>(user: &'a ImportedUser, column: &str) -> Option<&'a str> {
-    Some(match column.to_ascii_lowercase().as_str() {
-        "groupid" => &user.groupid,
-        "userid" => &user.userid,
-        "username" => &user.username,
-        "phone" => &user.phone,
-        "mobile" => &user.mobile,
-        "email" => &user.email,
-        "surname" => &user.surname,
-        "givenname" => &user.givenname,
-        "password" => &user.password,
-        _ => return None,
-    })
-}
-
-/// The group of a `Where` clause of the form `groupid = '<group>'` (any spacing, `''`
-/// escapes).
-fn group_of_where(clause: &str) -> Option<String> {
-    let (column, value) = clause.split_once('=')?;
-    if !column.trim().eq_ignore_ascii_case("groupid") {
-        return None;
-    }
-    let value = value.trim();
-    let inner = value.strip_prefix('\'')?.strip_suffix('\'')?;
-    Some(inner.replace("''", "'"))
-}
-
-impl ImportedUserResolver {
-    /// The resolver for `spec` if the configuration describes an `imported_user` resolver
-    /// (an SQL resolver on another database is not this one).
-    pub fn from_config(spec: &ResolverSpec, config: &SystemConfig) -> Option<ImportedUserResolver> {
-        let name = spec.name();
-        let setting = |attribute: &str| config.get(&format!("sqlresolver.{attribute}.{name}"));
-        let table = setting("Table")?;
-        if !table.trim().eq_ignore_ascii_case("imported_user") {
-            tracing::warn!(resolver = %spec, "SQL resolvers on other tables are not available yet");
-            return None;
-        }
-        let external = ["Connect", "Server", "Database"]
-            .iter()
-            .any(|attribute| setting(attribute).is_some_and(|value| !value.trim().is_empty()));
-        if external {
-            tracing::warn!(resolver = %spec, "SQL resolvers on other databases are not available yet");
-            return None;
-        }
-        let group = setting("Where")
-            .and_then(group_of_where)
-            .unwrap_or_else(|| name.to_owned());
-        let mapping = setting("Map")
-            .and_then(|text| {
-                let text = text.trim().trim_matches('\'').trim_matches('"');
-                serde_json::from_str::<Map<String, Value>>(text).ok()
-            })
-            .map(|map| {
-                map.into_iter()
-                    .filter_map(|(key, column)| {
-                        column.as_str().map(|column| (key, column.to_owned()))
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .filter(|mapping| !mapping.is_empty())
-            .unwrap_or_else(default_mapping);
-        let limit = setting("Limit")
-            .and_then(|value| value.trim().parse::<usize>().ok())
-            .filter(|limit| *limit > 0)
-            .unwrap_or(1000);
-        Some(ImportedUserResolver {
-            spec: spec.clone(),
-            group,
-            mapping,
-            limit,
-        })
-    }
-
-    /// The `imported_user` group this resolver reads.
-    pub fn group(&self) -> &str {
-        &self.group
-    }
-
-    fn column_of(&self, attribute: &str) -> Option<&str> {
-        self.mapping
-            .iter()
-            .find(|(key, _)| key == attribute)
-            .map(|(_, column)| column.as_str())
-    }
-
-    /// The row whose `attribute` column equals `value`.
-    fn find_row(
-        &self,
-        conn: &mut AnyConnection,
-        attribute: &str,
-        value: &str,
-    ) -> Result<Option<ImportedUser>> {
-        let Some(column) = self.column_of(attribute) else {
-            tracing::warn!(resolver = %self.spec, attribute, "resolver mapping lacks an attribute");
-            return Ok(None);
-        };
-        // The usual mapping (attribute = column) has indexed lookups; others scan the group.
-        let row = match column.to_ascii_lowercase().as_str() {
-            "userid" => user_store::get(conn, &self.group, value)?,
-            "username" => user_store::get_by_username(conn, &self.group, value)?,
-            _ => user_store::list_group(conn, &self.group)?
-                .into_iter()
-                .find(|user| column_value(user, column) == Some(value)),
-        };
-        Ok(row)
-    }
-
-    fn info_of(&self, user: &ImportedUser) -> UserInfo {
-        let fields = self
-            .mapping
-            .iter()
-            .filter(|(key, _)| key != "password")
-            .map(|(key, column)| {
-                let value = column_value(user, column).unwrap_or("-ERR: column mapping-");
-                (key.clone(), value.to_owned())
-            })
-            .collect();
-        UserInfo { fields }
-    }
-
-    fn attribute<'a>(&self, user: &'a ImportedUser, attribute: &str) -> Option<&'a str> {
-        column_value(user, self.column_of(attribute)?)
-    }
-}
-
-impl UserResolver for ImportedUserResolver {
-    fn spec(&self) -> &ResolverSpec {
-        &self.spec
-    }
-
-    fn user_id(&self, conn: &mut AnyConnection, login: &str) -> Result<Option<String>> {
-        Ok(self
-            .find_row(conn, "username", login)?
-            .and_then(|user| self.attribute(&user, "userid").map(str::to_owned))
-            .filter(|id| !id.is_empty()))
-    }
-
-    fn login_of(&self, conn: &mut AnyConnection, user_id: &str) -> Result<Option<String>> {
-        Ok(self
-            .find_row(conn, "userid", user_id)?
-            .and_then(|user| self.attribute(&user, "username").map(str::to_owned)))
-    }
-
-    fn user_info(&self, conn: &mut AnyConnection, user_id: &str) -> Result<Option<UserInfo>> {
-        Ok(self
-            .find_row(conn, "userid", user_id)?
-            .map(|user| self.info_of(&user)))
-    }
-
-    fn check_password(
-        &self,
-        conn: &mut AnyConnection,
-        user_id: &str,
-        password: &str,
-    ) -> Result<bool> {
-        let Some(user) = self.find_row(conn, "userid", user_id)? else {
-            return Ok(false);
-        };
-        let Some(hash) = self
-            .attribute(&user, "password")
-            .filter(|hash| !hash.is_empty())
-        else {
-            tracing::warn!(resolver = %self.spec, "no password attribute in the resolver mapping");
-            return Ok(false);
-        };
-        Ok(verify_password(password, hash))
-    }
-
-    fn list_users(
-        &self,
-        conn: &mut AnyConnection,
-        search: &[(String, String)],
-    ) -> Result<Vec<UserInfo>> {
-        let users = user_store::list_group(conn, &self.group)?;
-        let matches = |user: &ImportedUser| {
-            search.iter().all(|(attribute, pattern)| {
-                if attribute == "searchTerm" {
-                    return self.mapping.iter().any(|(_, column)| {
-                        column_value(user, column)
-                            .is_some_and(|value| search_matches(pattern, value))
-                    });
-                }
-                let column = self
-                    .mapping
-                    .iter()
-                    .find(|(key, _)| key.eq_ignore_ascii_case(attribute))
-                    .map(|(_, column)| column.as_str());
-                // LinOTP ignores search keys it has no column for.
-                match column {
-                    None => true,
-                    Some(column) => column_value(user, column)
-                        .is_some_and(|value| search_matches(pattern, value)),
-                }
-            })
-        };
-        Ok(users
-            .iter()
-            .filter(|user| matches(user))
-            .take(self.limit)
-            .map(|user| self.info_of(user))
-            .collect())
-    }
-}
-
-/// LinOTP's user search predicate on one value: `<`, `<=`, `>`, `>=` compare text, anything
-/// else is a LIKE pattern where `*` is any text and `.` one character (case-insensitive,
-/// as SQLite's LIKE).
-pub fn search_matches(pattern: &str, value: &str) -> bool {
-    let pattern = pattern.trim();
-    if let Some(bound) = pattern.strip_prefix("<=") {
-        return value <= bound.trim();
-    }
-    if let Some(bound) = pattern.strip_prefix(">=") {
-        return value >= bound.trim();
-    }
-    if let Some(bound) = pattern.strip_prefix('>') {
-        return value > bound.trim();
-    }
-    if let Some(bound) = pattern.strip_prefix('<') {
-        return value < bound.trim();
-    }
-    let pattern: Vec<char> = pattern.to_lowercase().chars().collect();
-    let value: Vec<char> = value.to_lowercase().chars().collect();
-    glob_match(&pattern, &value)
-}
-
-fn glob_match(pattern: &[char], value: &[char]) -> bool {
-    // Iterative wildcard match with backtracking to the last `*`.
-    let (mut p, mut v) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while v < value.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, v));
-                p += 1;
-            }
-            Some(&c) if c == '.' || c == value[v] => {
-                p += 1;
-                v += 1;
-            }
-            _ => match star {
-                Some((star_p, star_v)) => {
-                    p = star_p + 1;
-                    v = star_v + 1;
-                    star = Some((star_p, star_v + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|c| *c == '*')
 }
 
 /// A user found in a realm's resolver.
@@ -585,6 +348,13 @@ pub struct ResolvedUser {
     pub resolver_class_short: String,
 }
 
+impl ResolvedUser {
+    /// The name of the resolver that knows the user (`fixres`).
+    pub fn resolver_name(&self) -> Option<String> {
+        ResolverSpec::parse(&self.resolver_spec).map(|spec| spec.name().to_owned())
+    }
+}
+
 /// Finds `login` in `realm`: the first resolver of the realm (in the realm's order) that
 /// knows the login. `None` when the realm does not exist or no resolver knows the user.
 pub fn resolve(
@@ -598,11 +368,12 @@ pub fn resolve(
 }
 
 /// [`resolve`] with a configuration snapshot in hand and an optional resolver name
-/// (`resConf`) restricting the lookup.
+/// (`resConf`) restricting the lookup. The connection is not needed: resolvers have their
+/// own (readonly SQL resolvers a pool on this database).
 pub fn resolve_in(
     app: &App,
     config: &SystemConfig,
-    conn: &mut AnyConnection,
+    _conn: &mut AnyConnection,
     login: &str,
     realm: &str,
     resolver_name: Option<&str>,
@@ -619,15 +390,15 @@ pub fn resolve_in(
         if resolver_name.is_some_and(|name| name != spec.name()) {
             continue;
         }
-        let Some(resolver) = open_resolver(&spec, config, app.security.as_ref()) else {
+        let Some(resolver) = open_resolver(app, &spec, config) else {
             continue;
         };
-        if let Some(user_id) = resolver.user_id(conn, login)? {
+        if let Some(user_id) = resolver.user_id(login)? {
             return Ok(Some(ResolvedUser {
                 login: login.to_owned(),
                 realm,
                 user_id,
-                resolver_spec: spec_text.trim().to_owned(),
+                resolver_spec: spec.full(),
                 resolver_class_short: spec.short(),
             }));
         }
@@ -681,7 +452,7 @@ pub fn user_info(
 pub fn owner_info(
     app: &App,
     config: &SystemConfig,
-    conn: &mut AnyConnection,
+    _conn: &mut AnyConnection,
     resolver_spec: &str,
     user_id: &str,
 ) -> Result<Option<UserInfo>> {
@@ -691,8 +462,8 @@ pub fn owner_info(
     let Some(spec) = ResolverSpec::parse(resolver_spec) else {
         return Ok(None);
     };
-    match open_resolver(&spec, config, app.security.as_ref()) {
-        Some(resolver) => resolver.user_info(conn, user_id),
+    match open_resolver(app, &spec, config) {
+        Some(resolver) => resolver.user_info(user_id),
         None => Ok(None),
     }
 }
@@ -701,7 +472,7 @@ pub fn owner_info(
 pub fn owner_login(
     app: &App,
     config: &SystemConfig,
-    conn: &mut AnyConnection,
+    _conn: &mut AnyConnection,
     resolver_spec: &str,
     user_id: &str,
 ) -> Result<Option<String>> {
@@ -711,8 +482,8 @@ pub fn owner_login(
     let Some(spec) = ResolverSpec::parse(resolver_spec) else {
         return Ok(None);
     };
-    match open_resolver(&spec, config, app.security.as_ref()) {
-        Some(resolver) => resolver.login_of(conn, user_id),
+    match open_resolver(app, &spec, config) {
+        Some(resolver) => resolver.login_of(user_id),
         None => Ok(None),
     }
 }
@@ -732,15 +503,15 @@ pub fn check_password(
 pub fn check_password_in(
     app: &App,
     config: &SystemConfig,
-    conn: &mut AnyConnection,
+    _conn: &mut AnyConnection,
     user: &ResolvedUser,
     password: &str,
 ) -> Result<bool> {
     let Some(spec) = ResolverSpec::parse(&user.resolver_spec) else {
         return Ok(false);
     };
-    match open_resolver(&spec, config, app.security.as_ref()) {
-        Some(resolver) => resolver.check_password(conn, &user.user_id, password),
+    match open_resolver(app, &spec, config) {
+        Some(resolver) => resolver.check_password(&user.user_id, password),
         None => Ok(false),
     }
 }
@@ -853,60 +624,23 @@ mod tests {
     }
 
     #[test]
-    fn resolver_specs_parse_in_every_spelling() {
-        let full = ResolverSpec::parse("useridresolver.SQLIdResolver.IdResolver.fixres").unwrap();
-        let legacy =
-            ResolverSpec::parse("useridresolveree.LDAPIdResolver.IdResolver.corp").unwrap();
-        let short = ResolverSpec::parse("SQLIdResolver.IdResolver.fixres").unwrap();
-        assert_eq!(full, short);
-        assert_eq!(legacy.class_name(), "LDAPIdResolver");
+    fn user_info_keeps_resolver_values_and_gives_text() {
+        let info = UserInfo::from_resolver(&linotp_resolvers::UserInfo::from_fields([
+            ("userid".to_owned(), Value::from(1001)),
+            ("username".to_owned(), Value::from("alice")),
+            ("phone".to_owned(), Value::Null),
+        ]));
+        assert_eq!(info.get("userid"), Some("1001"));
+        assert_eq!(info.get("username"), Some("alice"));
+        assert_eq!(info.get("phone"), None);
+        let rows: Vec<(&str, &str)> = info.iter().collect();
         assert_eq!(
-            full.full(),
-            "useridresolver.SQLIdResolver.IdResolver.fixres"
+            rows,
+            [("userid", "1001"), ("username", "alice"), ("phone", "")]
         );
-        assert!(ResolverSpec::parse("nonsense").is_none());
-        assert!(ResolverSpec::parse("useridresolver.SQLIdResolver.IdResolver.").is_none());
-    }
-
-    #[test]
-    fn imported_user_resolver_reads_group_mapping_and_limit() {
-        let config = config(&[
-            ("sqlresolver.Table.r1", "imported_user"),
-            ("sqlresolver.Where.r1", "groupid = 'It''s'"),
-            ("sqlresolver.Limit.r1", "7"),
-            (
-                "sqlresolver.Map.r1",
-                r#"{"userid": "userid", "username": "username", "email": "email"}"#,
-            ),
-            ("sqlresolver.Table.ext", "users"),
-            ("sqlresolver.Table.remote", "imported_user"),
-            ("sqlresolver.Connect.remote", "postgres://elsewhere/db"),
-        ]);
-        let resolver =
-            ImportedUserResolver::from_config(&ResolverSpec::new("SQLIdResolver", "r1"), &config)
-                .unwrap();
-        assert_eq!(resolver.group(), "It's");
-        assert_eq!(resolver.limit, 7);
-        assert_eq!(resolver.mapping.len(), 3);
-        for other in ["ext", "remote", "missing"] {
-            let spec = ResolverSpec::new("SQLIdResolver", other);
-            assert!(
-                ImportedUserResolver::from_config(&spec, &config).is_none(),
-                "{other}"
-            );
-        }
-    }
-
-    #[test]
-    fn search_patterns_follow_linotp() {
-        assert!(search_matches("*", "anything"));
-        assert!(search_matches("gld*", "GLDalice"));
-        assert!(search_matches("a.ice", "alice"));
-        assert!(!search_matches("a.ice", "aice"));
-        assert!(search_matches("*ob", "bob"));
-        assert!(!search_matches("bob", "bobby"));
-        assert!(search_matches(">=uid2", "uid3"));
-        assert!(!search_matches("<uid2", "uid3"));
+        let json = info.to_json();
+        assert_eq!(json["userid"], Value::from(1001));
+        assert_eq!(json["phone"], Value::Null);
     }
 
     #[test]

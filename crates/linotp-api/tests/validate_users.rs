@@ -5,9 +5,7 @@ mod validate_common;
 
 use linotp_api::params::Params;
 use linotp_api::test_app::TestApp;
-use linotp_api::users::{
-    self, ImportedUserResolver, ResolverSpec, UserResolver, requested_user, resolve_requested,
-};
+use linotp_api::users::{self, ResolverSpec, requested_user, resolve_requested};
 use validate_common::{conn, import_users, set_config, set_default_realm};
 
 fn people() -> [(&'static str, &'static str, &'static str); 3] {
@@ -164,14 +162,14 @@ fn user_lists_filter_with_linotp_wildcards() {
     let mut db = conn(&app);
     let config = app.state.system_config(&mut db).unwrap();
     let spec = ResolverSpec::parse("useridresolver.SQLIdResolver.IdResolver.GldRes").unwrap();
-    let resolver = ImportedUserResolver::from_config(&spec, &config).unwrap();
+    let resolver = users::open_resolver(&app.state, &spec, &config).unwrap();
     let names = |search: &[(&str, &str)]| -> Vec<String> {
         let search: Vec<(String, String)> = search
             .iter()
             .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
             .collect();
         resolver
-            .list_users(&mut conn(&app), &search)
+            .list_users(&search)
             .unwrap()
             .iter()
             .map(|info| info.get("username").unwrap().to_owned())
@@ -185,9 +183,9 @@ fn user_lists_filter_with_linotp_wildcards() {
         names(&[("username", "*"), ("userid", ">=uid2")]),
         ["bob", "carol"]
     );
-    assert_eq!(
-        resolver.login_of(&mut db, "uid1").unwrap().as_deref(),
-        Some("alice")
-    );
-    assert_eq!(resolver.user_id(&mut db, "ALICE").unwrap(), None);
+    assert_eq!(resolver.login_of("uid1").unwrap().as_deref(), Some("alice"));
+    assert_eq!(resolver.user_id("ALICE").unwrap(), None);
+    // A resolver nobody defined is not there.
+    let unknown = ResolverSpec::parse("useridresolver.SQLIdResolver.IdResolver.nosuch").unwrap();
+    assert!(users::open_resolver(&app.state, &unknown, &config).is_none());
 }
