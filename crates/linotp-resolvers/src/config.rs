@@ -140,6 +140,9 @@ const SQL_PARAMS: &[Param] = &[
     param(READONLY, false, Some("False"), Bool),
 ];
 
+/// The column map LinOTP's user import writes.
+pub const IMPORTED_USER_MAP: &str = r#"{"groupid": "groupid", "userid": "userid", "username": "username", "phone": "phone", "mobile": "mobile", "email": "email", "surname": "surname", "givenname": "givenname", "password": "password"}"#;
+
 const PASSWD_PARAMS: &[Param] = &[
     param("fileName", true, None, Text),
     param(READONLY, false, Some("False"), Bool),
@@ -482,6 +485,42 @@ impl ResolverConfig {
             },
             missing,
         ))
+    }
+
+    /// The definition `/tools/import_users` writes for the users it imports into group
+    /// `name` of LinOTP's `imported_user` table (LinOTP's exact rows, see the fixture's
+    /// `fixres`): a readonly SQL resolver on LinOTP's own database.
+    pub fn imported_users(name: &str) -> ResolverConfig {
+        let where_clause = format!("groupid = '{}'", name.replace('\'', "''"));
+        let values: [(&'static str, &str); 13] = [
+            ("Connect", ""),
+            ("Driver", ""),
+            ("Server", ""),
+            ("Port", ""),
+            ("Database", ""),
+            ("User", ""),
+            ("conParams", ""),
+            ("Limit", "1000"),
+            ("Table", "imported_user"),
+            ("Where", &where_clause),
+            ("Map", IMPORTED_USER_MAP),
+            ("Encoding", "utf-8"),
+            (READONLY, "True"),
+        ];
+        ResolverConfig {
+            class: ResolverClass::Sql,
+            name: name.to_owned(),
+            values: SQL_PARAMS
+                .iter()
+                .filter_map(|param| {
+                    values
+                        .iter()
+                        .find(|(key, _)| *key == param.name)
+                        .map(|(key, value)| (*key, (*value).to_owned()))
+                })
+                .collect(),
+            secret: Some(SecretString::new(String::new())),
+        }
     }
 
     /// The class.

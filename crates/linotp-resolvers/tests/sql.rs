@@ -329,26 +329,36 @@ fn imported_users_of_a_linotp_database_resolve_and_authenticate() {
     std::fs::copy(&fixture, &copy).unwrap();
     let db = TestDb::sqlite_file(dir, &copy);
 
-    let fixres = named_resolver(
-        &[
-            ("Connect", ""),
-            ("Driver", ""),
-            ("Password", ""),
-            ("Table", "imported_user"),
-            ("Where", "groupid = 'fixres'"),
-            ("Limit", "1000"),
-            ("readonly", "True"),
-            (
-                "Map",
-                r#"{"groupid": "groupid", "userid": "userid", "username": "username", "phone": "phone", "mobile": "mobile", "email": "email", "surname": "surname", "givenname": "givenname", "password": "password"}"#,
-            ),
-        ]
-        .iter()
-        .map(|(key, value)| (format!("linotp.sqlresolver.{key}.fixres"), (*value).to_owned()))
-        .collect(),
-        "fixres",
-        Some(db.store()),
+    // The definition as LinOTP stored it in the fixture's Config table...
+    let stored: HashMap<String, String> = [
+        ("Connect", ""),
+        ("Driver", ""),
+        ("Server", ""),
+        ("Port", ""),
+        ("Database", ""),
+        ("User", ""),
+        ("conParams", ""),
+        ("Password", ""),
+        ("Table", "imported_user"),
+        ("Where", "groupid = 'fixres'"),
+        ("Limit", "1000"),
+        ("Encoding", "utf-8"),
+        ("readonly", "True"),
+        (
+            "Map",
+            r#"{"groupid": "groupid", "userid": "userid", "username": "username", "phone": "phone", "mobile": "mobile", "email": "email", "surname": "surname", "givenname": "givenname", "password": "password"}"#,
+        ),
+    ]
+    .iter()
+    .map(|(key, value)| (format!("linotp.sqlresolver.{key}.fixres"), (*value).to_owned()))
+    .collect();
+    // ...is what an import writes.
+    let from_fixture = ResolverConfig::from_config(ResolverClass::Sql, "fixres", &stored).unwrap();
+    assert_eq!(
+        ResolverConfig::imported_users("fixres").fingerprint(),
+        from_fixture.fingerprint()
     );
+    let fixres = named_resolver(&stored, "fixres", Some(db.store()));
     assert_eq!(fixres.user_id("alice").unwrap().as_deref(), Some("1001"));
     assert_eq!(fixres.user_id("admin").unwrap(), None, "other group");
     let bob = fixres.user_info("1002").unwrap().unwrap();
