@@ -3,18 +3,22 @@
 //! Every endpoint answers HTTP 200 and, like LinOTP, reports a failed authentication (and
 //! almost every error) as `value: false`, never as an error envelope; `check_s` reports
 //! errors with `status: false`. Each request writes one audit event with LinOTP's
-//! `action_detail` texts. The decisions live in [`service`]; [`persist`] stores them with a
+//! `action_detail` texts. The decisions live in [`service`], the policies it consults in
+//! [`policy`], challenge-response in [`challenge`]; [`persist`] stores the decisions with a
 //! compare-and-set on the token counter, so an OTP is accepted once even when requests race
 //! on several nodes.
 //!
 //! | endpoint | reply |
 //! |---|---|
-//! | `check` | `value` bool, `id` 0 |
+//! | `check` | `value` bool, `id` 0; a challenge: `value: false` + `detail.transactionid`, `detail.message` |
 //! | `check_s` | `value` bool, `id` 0; errors `status: false` |
-//! | `simplecheck` | text `:-)` / `:-(` |
+//! | `simplecheck` | text `:-)` / `:-(` / `:-( <transactionid> <message>` |
 //! | `samlcheck` | `value {"auth": bool, "attributes": {…}}`, `id` 0 |
 //! | `check_t` | `value {"value": bool, "failcount": n}`, `id` 1 |
-//! | `check_status` | `value` bool, `id` 0 |
+//! | `check_status` | `value` bool, `id` 0, `detail.transactions` |
+//!
+//! The policies `authorization/detail_on_success` and `detail_on_fail` add to the `detail` of
+//! every JSON reply, as LinOTP's `__after__` hook does.
 
 pub mod challenge;
 mod persist;
@@ -26,14 +30,13 @@ use axum::extract::State;
 use serde_json::{Map, Value, json};
 
 use crate::app::{App, AppState};
-use crate::error::{ApiError, Result};
+use crate::error::Result;
 use crate::http::{ClientIp, Endpoints};
 use crate::params::Params;
-use crate::pyfmt::python_str_repr;
+use crate::policy::RequestOrigin;
 use crate::reply::{JsonReply, SimpleCheck, reply_id};
 use crate::users;
-use challenge::{ChallengeService, NoChallenges};
-use service::{AuditTrail, CheckOutcome};
+use service::{AuditTrail, CheckOutcome, ReplySubject};
 
 /// The routes of this endpoint group, with the application state applied.
 pub fn routes(state: &AppState) -> Router {
@@ -48,26 +51,69 @@ pub fn routes(state: &AppState) -> Router {
         .with_state(state.clone())
 }
 
-/// Where challenge transactions are looked up (none exist until challenge-response lands).
-fn challenges() -> &'static dyn ChallengeService {
-    &NoChallenges
-}
-
 fn client_text(client: Option<ClientIp>) -> Option<String> {
     client.map(|ClientIp(address)| address.to_string())
 }
 
-/// Runs a check on the blocking pool; a failure to get there (pool exhausted, database gone)
-/// is a raised error like any other.
+fn origin_of(app: &App, client: Option<ClientIp>) -> RequestOrigin {
+    RequestOrigin::of(app, client.map(|ClientIp(address)| address))
+}
+
+/// Adds the detail policies' keys to `detail`; a failure to read them leaves the reply as
+/// it is (logged), since the authentication itself was decided.
+fn with_detail_policies(
+    app: &App,
+    conn: &mut linotp_store::AnyConnection,
+    origin: RequestOrigin,
+    subject: &ReplySubject,
+    success: bool,
+    audit: &AuditTrail,
+    detail: &mut Option<Value>,
+) {
+    if let Err(error) = service::apply_detail_policies(
+        app,
+        conn,
+        origin,
+        subject,
+        success,
+        &audit.action_detail,
+        detail,
+    ) {
+        tracing::warn!(%error, "detail policies not applied");
+    }
+}
+
+/// A check and its detail policies on the blocking pool; a failure to get there (pool
+/// exhausted, database gone) is a raised error like any other. `detail_success` says what
+/// the detail policies count as a success (LinOTP reads it from the reply's `value`).
 async fn run_check(
     app: &AppState,
     params: Params,
-    check: fn(&App, &mut linotp_store::AnyConnection, &Params) -> CheckOutcome,
+    origin: RequestOrigin,
+    check: fn(&App, &mut linotp_store::AnyConnection, &Params, RequestOrigin) -> CheckOutcome,
+    detail_success: fn(&CheckOutcome) -> bool,
 ) -> CheckOutcome {
     let outcome = app
-        .with_conn(move |app, conn| Ok(check(app, conn, &params)))
+        .with_conn(move |app, conn| {
+            let mut outcome = check(app, conn, &params, origin);
+            let success = detail_success(&outcome);
+            with_detail_policies(
+                app,
+                conn,
+                origin,
+                &outcome.subject,
+                success,
+                &outcome.audit,
+                &mut outcome.detail,
+            );
+            Ok(outcome)
+        })
         .await;
     outcome.unwrap_or_else(CheckOutcome::from_error)
+}
+
+fn accepted(outcome: &CheckOutcome) -> bool {
+    outcome.accepted
 }
 
 async fn record(
@@ -82,9 +128,18 @@ async fn record(
         .await;
 }
 
+fn with_detail(reply: JsonReply, detail: Option<Value>) -> JsonReply {
+    match detail {
+        Some(Value::Object(map)) if map.is_empty() => reply,
+        Some(detail) => reply.detail(detail),
+        None => reply,
+    }
+}
+
 /// `/validate/check`: `user` (+ `realm`) and `pass`.
 async fn check(State(app): State<AppState>, client: Option<ClientIp>, params: Params) -> JsonReply {
-    let outcome = run_check(&app, params, service::check_user_pass).await;
+    let origin = origin_of(&app, client);
+    let outcome = run_check(&app, params, origin, service::check_user_pass, accepted).await;
     record(
         &app,
         "validate/check",
@@ -93,11 +148,10 @@ async fn check(State(app): State<AppState>, client: Option<ClientIp>, params: Pa
         client,
     )
     .await;
-    let reply = JsonReply::result(outcome.accepted).id(reply_id::VALIDATE);
-    match outcome.detail {
-        Some(detail) => reply.detail(detail),
-        None => reply,
-    }
+    with_detail(
+        JsonReply::result(outcome.accepted).id(reply_id::VALIDATE),
+        outcome.detail,
+    )
 }
 
 /// `/validate/check_s`: `serial` and `pass`.
@@ -106,7 +160,8 @@ async fn check_s(
     client: Option<ClientIp>,
     params: Params,
 ) -> JsonReply {
-    let outcome = run_check(&app, params, service::check_serial_pass).await;
+    let origin = origin_of(&app, client);
+    let outcome = run_check(&app, params, origin, service::check_serial_pass, accepted).await;
     record(
         &app,
         "validate/check_s",
@@ -115,16 +170,13 @@ async fn check_s(
         client,
     )
     .await;
-    if outcome.raised.is_some() {
-        return JsonReply::result(false)
-            .id(reply_id::VALIDATE)
-            .status_flag(false);
-    }
     let reply = JsonReply::result(outcome.accepted).id(reply_id::VALIDATE);
-    match outcome.detail {
-        Some(detail) => reply.detail(detail),
-        None => reply,
-    }
+    let reply = if outcome.raised.is_some() {
+        reply.status_flag(false)
+    } else {
+        reply
+    };
+    with_detail(reply, outcome.detail)
 }
 
 /// `/validate/simplecheck`: the text reply of `check`.
@@ -133,7 +185,11 @@ async fn simplecheck(
     client: Option<ClientIp>,
     params: Params,
 ) -> SimpleCheck {
-    let outcome = run_check(&app, params, service::check_user_pass).await;
+    let origin = origin_of(&app, client);
+    let outcome = app
+        .with_conn(move |app, conn| Ok(service::check_user_pass(app, conn, &params, origin)))
+        .await
+        .unwrap_or_else(CheckOutcome::from_error);
     record(
         &app,
         "validate/simplecheck",
@@ -143,9 +199,14 @@ async fn simplecheck(
     )
     .await;
     if outcome.accepted {
-        SimpleCheck::Accepted
-    } else {
-        SimpleCheck::Rejected
+        return SimpleCheck::Accepted;
+    }
+    match outcome.challenge() {
+        Some((transaction_id, message)) => SimpleCheck::Challenge {
+            transaction_id,
+            message,
+        },
+        None => SimpleCheck::Rejected,
     }
 }
 
@@ -163,31 +224,41 @@ fn saml_check(
     app: &App,
     conn: &mut linotp_store::AnyConnection,
     params: &Params,
+    origin: RequestOrigin,
 ) -> (CheckOutcome, Map<String, Value>) {
-    let outcome = service::check_user_pass(app, conn, params);
+    let mut outcome = service::check_user_pass(app, conn, params, origin);
     let mut attributes = Map::new();
-    if !outcome.accepted || outcome.raised.is_some() {
-        return (outcome, attributes);
+    if outcome.accepted && outcome.raised.is_none() {
+        match saml_attributes(app, conn, &outcome.subject) {
+            Ok(Some(found)) => attributes = found,
+            Ok(None) => {}
+            Err(error) => return (CheckOutcome::from_error(error), Map::new()),
+        }
     }
-    match saml_attributes(app, conn, params) {
-        Ok(Some(found)) => attributes = found,
-        Ok(None) => {}
-        Err(error) => return (CheckOutcome::from_error(error), Map::new()),
-    }
+    // LinOTP reads success from `result.value`, which is a dict here: detail policies always
+    // see a failure.
+    with_detail_policies(
+        app,
+        conn,
+        origin,
+        &outcome.subject,
+        false,
+        &outcome.audit,
+        &mut outcome.detail,
+    );
     (outcome, attributes)
 }
 
 fn saml_attributes(
     app: &App,
     conn: &mut linotp_store::AnyConnection,
-    params: &Params,
+    subject: &ReplySubject,
 ) -> Result<Option<Map<String, Value>>> {
     let config = app.system_config(conn)?;
     if config.get("allowSamlAttributes") != Some("True") {
         return Ok(None);
     }
-    let requested = users::requested_user(params, &config);
-    let Some(user) = users::resolve_requested(app, &config, conn, &requested)? else {
+    let Some(user) = &subject.user else {
         return Ok(None);
     };
     let info = users::owner_info(app, &config, conn, &user.resolver_spec, &user.user_id)?;
@@ -208,8 +279,9 @@ async fn samlcheck(
     client: Option<ClientIp>,
     params: Params,
 ) -> JsonReply {
+    let origin = origin_of(&app, client);
     let result = app
-        .with_conn(move |app, conn| Ok(saml_check(app, conn, &params)))
+        .with_conn(move |app, conn| Ok(saml_check(app, conn, &params, origin)))
         .await;
     let (outcome, attributes) =
         result.unwrap_or_else(|error| (CheckOutcome::from_error(error), Map::new()));
@@ -222,14 +294,16 @@ async fn samlcheck(
     )
     .await;
     if outcome.raised.is_some() {
-        return JsonReply::result(false).id(reply_id::VALIDATE);
+        return with_detail(
+            JsonReply::result(false).id(reply_id::VALIDATE),
+            outcome.detail,
+        );
     }
     let value = json!({"auth": outcome.accepted, "attributes": Value::Object(attributes)});
-    let reply = JsonReply::result(value).id(reply_id::VALIDATE);
-    match outcome.detail {
-        Some(detail) => reply.detail(detail),
-        None => reply,
-    }
+    with_detail(
+        JsonReply::result(value).id(reply_id::VALIDATE),
+        outcome.detail,
+    )
 }
 
 /// The transaction id of a request: `state` wins over `transactionid`, as in LinOTP.
@@ -246,6 +320,7 @@ async fn check_t(
     client: Option<ClientIp>,
     params: Params,
 ) -> JsonReply {
+    let origin = origin_of(&app, client);
     let mut audit = AuditTrail::default();
     let failed = |audit: &mut AuditTrail, message: String| {
         audit.info = message;
@@ -264,31 +339,45 @@ async fn check_t(
         record(&app, "validate/check_t", false, &audit, client).await;
         return reply;
     };
-    let lookup = transaction.clone();
-    let found = app
-        .with_conn(move |_, conn| challenges().transaction(conn, &lookup))
+    let result = app
+        .with_conn(move |app, conn| {
+            let outcome = service::check_transaction(app, conn, &params, &transaction, origin);
+            let mut detail = Some(Value::Object(outcome.detail.clone()));
+            if outcome.raised.is_none() {
+                with_detail_policies(
+                    app,
+                    conn,
+                    origin,
+                    &outcome.subject,
+                    outcome.accepted,
+                    &outcome.audit,
+                    &mut detail,
+                );
+            }
+            Ok((outcome, detail))
+        })
         .await;
-    let reply = match found {
-        Ok(open) if open.is_empty() => {
-            let failure = format!(
-                "No challenge for transaction {} found",
-                python_str_repr(&transaction)
-            );
-            JsonReply::result(json!({"value": false, "failcount": 0}))
-                .id(reply_id::DEFAULT)
-                .detail(json!({"value": false, "failure": failure}))
+    let (outcome, detail) = match result {
+        Ok(done) => done,
+        Err(error) => {
+            let reply = failed(&mut audit, error.message());
+            record(&app, "validate/check_t", false, &audit, client).await;
+            return reply;
         }
-        Ok(_) => {
-            // Answering challenges arrives with challenge-response (see `challenge`).
-            failed(
-                &mut audit,
-                "challenge answers are not supported yet".to_owned(),
-            )
-        }
-        Err(error) => failed(&mut audit, error.message()),
     };
-    record(&app, "validate/check_t", false, &audit, client).await;
-    reply
+    record(
+        &app,
+        "validate/check_t",
+        outcome.accepted,
+        &outcome.audit,
+        client,
+    )
+    .await;
+    if outcome.raised.is_some() {
+        return JsonReply::result(false).id(reply_id::VALIDATE);
+    }
+    let value = json!({"value": outcome.accepted, "failcount": outcome.fail_count});
+    with_detail(JsonReply::result(value).id(reply_id::DEFAULT), detail)
 }
 
 /// `/validate/check_status`: polling the state of a challenge transaction.
@@ -297,9 +386,10 @@ async fn check_status(
     client: Option<ClientIp>,
     params: Params,
 ) -> JsonReply {
+    let origin = origin_of(&app, client);
     let mut audit = AuditTrail::default();
-    let transaction = transaction_id(&params).filter(|id| !id.is_empty());
     let reply = JsonReply::result(false).id(reply_id::VALIDATE);
+    let transaction = transaction_id(&params).filter(|id| !id.is_empty());
     let Some(transaction) = transaction else {
         audit.info =
             "ERR905: Missing required parameter \"state\" or \"transactionid\"!".to_owned();
@@ -311,32 +401,72 @@ async fn check_status(
         record(&app, "validate/check_status", false, &audit, client).await;
         return reply;
     }
-    let found = app
-        .with_conn(move |_, conn| challenges().transaction(conn, &transaction))
+    let result = app
+        .with_conn(move |app, conn| {
+            let outcome = service::transaction_status(app, conn, &params, &transaction, origin);
+            let mut detail = Some(Value::Object(outcome.detail.clone()));
+            let success = outcome.found && any_answered(&outcome.detail);
+            with_detail_policies(
+                app,
+                conn,
+                origin,
+                &outcome.subject,
+                success,
+                &outcome.audit,
+                &mut detail,
+            );
+            Ok((outcome, detail))
+        })
         .await;
-    audit.info = match found {
-        // No open transaction: LinOTP's `str(None)`.
-        Ok(open) if open.is_empty() => "None".to_owned(),
-        Ok(_) => "challenge status is not supported yet".to_owned(),
-        Err(error) => error.message(),
+    let (outcome, detail) = match result {
+        Ok(done) => done,
+        Err(error) => {
+            audit.info = error.message();
+            record(&app, "validate/check_status", false, &audit, client).await;
+            return reply;
+        }
     };
-    record(&app, "validate/check_status", false, &audit, client).await;
-    reply
+    record(
+        &app,
+        "validate/check_status",
+        outcome.found,
+        &outcome.audit,
+        client,
+    )
+    .await;
+    if outcome.raised.is_some() {
+        return reply;
+    }
+    with_detail(
+        JsonReply::result(outcome.found).id(reply_id::VALIDATE),
+        detail,
+    )
 }
 
-impl CheckOutcome {
-    /// The outcome of a check that could not run (database unavailable).
-    pub fn from_error(error: ApiError) -> CheckOutcome {
-        tracing::error!(%error, "validation could not run");
-        let audit = AuditTrail {
-            info: error.message(),
-            ..AuditTrail::default()
-        };
-        CheckOutcome {
-            accepted: false,
-            detail: None,
-            raised: Some(error),
-            audit,
-        }
+/// LinOTP's `validate_transactions`: with transactions in the reply, a success needs one of
+/// them closed with a valid answer.
+fn any_answered(detail: &Map<String, Value>) -> bool {
+    match detail.get("transactions").and_then(Value::as_object) {
+        Some(transactions) if !transactions.is_empty() => transactions.values().any(|entry| {
+            entry.get("status").and_then(Value::as_str) == Some("closed")
+                && entry.get("valid_tan").and_then(Value::as_bool) == Some(true)
+        }),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_status_counts_as_success_only_with_an_answered_transaction() {
+        let open = json!({"transactions": {"1": {"status": "open", "valid_tan": false}}});
+        let answered = json!({"transactions": {"1": {"status": "closed", "valid_tan": true}}});
+        let refused = json!({"transactions": {"1": {"status": "closed", "valid_tan": false}}});
+        assert!(!any_answered(open.as_object().unwrap()));
+        assert!(any_answered(answered.as_object().unwrap()));
+        assert!(!any_answered(refused.as_object().unwrap()));
+        assert!(any_answered(&Map::new()));
     }
 }

@@ -22,6 +22,9 @@ use linotp_store::tokens::{self, CounterCommit, Token};
 
 use linotp_store::Result as StoreResult;
 
+use linotp_crypto::SecurityModule;
+
+use super::challenge::ChallengeChanges;
 use crate::error::Result;
 use crate::token_model;
 
@@ -45,20 +48,32 @@ pub(super) struct CheckedRow<'a> {
     pub verdict: &'a Verdict,
 }
 
-/// Stores the finished states of all tokens of a request. `now` is recorded as last access
-/// when `record_access` (config `token.last_access`) is on.
+/// What a request changes beyond its tokens' states.
+pub(super) struct Aftermath<'a> {
+    /// Challenge rows answered, refused, closed or expired.
+    pub challenges: &'a ChallengeChanges,
+    /// Tokens to delete (policy `delete_on_authentication_exceed`), by index into the checked
+    /// tokens.
+    pub deleted: &'a [usize],
+    /// Signs the changed challenge rows.
+    pub security: &'a dyn SecurityModule,
+}
+
+/// Stores the finished states of all tokens of a request, and its challenge changes. `now` is
+/// recorded as last access when `record_access` (config `token.last_access`) is on.
 ///
 /// Everything is written in one short transaction (one commit, one fsync on SQLite); the
 /// compare-and-set and the SQL-side increments keep it correct on backends whose isolation
-/// lets other transactions interleave.
+/// lets other transactions interleave. When the winner's counter moved, nothing is stored.
 pub(super) fn persist(
     conn: &mut AnyConnection,
     checked: &[CheckedRow<'_>],
     finished: &Finished,
     now: Option<NaiveDateTime>,
+    aftermath: &Aftermath<'_>,
 ) -> Result<Committed> {
     Ok(linotp_store::write_transaction(conn, |conn| {
-        persist_in(conn, checked, finished, now)
+        persist_in(conn, checked, finished, now, aftermath)
     })?)
 }
 
@@ -67,6 +82,7 @@ fn persist_in(
     checked: &[CheckedRow<'_>],
     finished: &Finished,
     now: Option<NaiveDateTime>,
+    aftermath: &Aftermath<'_>,
 ) -> StoreResult<Committed> {
     let winner = match finished.decision {
         Decision::Success { token } => Some(token),
@@ -84,8 +100,14 @@ fn persist_in(
         if Some(index) == winner {
             continue;
         }
+        if aftermath.deleted.contains(&index) {
+            tracing::info!(serial = %entry.row.serial, "token deleted: authentication limits exceeded");
+            tokens::delete(conn, entry.row.id)?;
+            continue;
+        }
         store_side_effects(conn, entry, state, winner.is_some(), now)?;
     }
+    aftermath.challenges.store(conn, aftermath.security)?;
     Ok(Committed::Yes)
 }
 

@@ -68,6 +68,31 @@ pub fn set_config(app: &TestApp, key: &str, value: &str) {
     config::set(&mut conn, key, value, Some("text"), None).unwrap();
 }
 
+/// Stores a policy as `/system/setPolicy` does (`linotp.Policy.<name>.<attribute>` rows).
+pub fn set_policy(app: &TestApp, name: &str, attributes: &[(&str, &str)]) {
+    let mut conn = conn(app);
+    for (attribute, value) in attributes {
+        config::set(
+            &mut conn,
+            &format!("Policy.{name}.{attribute}"),
+            value,
+            Some(""),
+            Some("a policy definition"),
+        )
+        .unwrap();
+    }
+}
+
+/// Removes a policy.
+pub fn delete_policy(app: &TestApp, name: &str) {
+    let mut conn = conn(app);
+    for attribute in [
+        "scope", "action", "realm", "user", "client", "time", "active",
+    ] {
+        config::delete(&mut conn, &format!("Policy.{name}.{attribute}")).unwrap();
+    }
+}
+
 /// How a test token is made.
 #[derive(Clone, Debug)]
 pub struct NewToken<'a> {
@@ -171,9 +196,23 @@ fn encode(text: &str) -> String {
     out
 }
 
+/// The client address of [`send`].
+pub const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+
 /// Sends a request to the router as a client on 192.0.2.10 would.
 pub async fn send(
     router: &Router,
+    method: Method,
+    path: &str,
+    params: &[(&str, &str)],
+) -> ObservedReply {
+    send_from(router, IpAddr::V4(CLIENT), method, path, params).await
+}
+
+/// Sends a request from the client address `client`.
+pub async fn send_from(
+    router: &Router,
+    client: IpAddr,
     method: Method,
     path: &str,
     params: &[(&str, &str)],
@@ -192,10 +231,9 @@ pub async fn send(
             .body(Body::from(body))
             .unwrap()
     };
-    request.extensions_mut().insert(ConnectInfo(SocketAddr::new(
-        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)),
-        40000,
-    )));
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::new(client, 40000)));
     let response = router.clone().oneshot(request).await.unwrap();
     ObservedReply::from_response(response).await.unwrap()
 }
