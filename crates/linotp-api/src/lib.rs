@@ -63,6 +63,7 @@ pub mod routes;
 pub mod server;
 pub mod sysconfig;
 pub mod system;
+pub mod system_api;
 #[cfg(feature = "testing")]
 pub mod test_app;
 #[cfg(feature = "testing")]
