@@ -99,10 +99,14 @@ fn compare_listing(case: &GoldenCase, reply: &Reply, captures: &mut Captures) {
 
 #[tokio::test]
 async fn system_json_replays_in_order() {
-    let sys = Sys::new();
+    let mut sys = Sys::new();
     let mut captures = Captures::default();
+    let mut configuration_requests = Vec::new();
     for case in load_golden_file("system.json").unwrap() {
         let reply = sys.replay(&case, &captures).await;
+        if case.path.starts_with("/system/") || case.path.starts_with("/tools/") {
+            configuration_requests.push(case.path.trim_start_matches('/').to_owned());
+        }
         if LISTINGS.contains(&case.name.as_str()) {
             compare_listing(&case, &reply, &mut captures);
             continue;
@@ -111,6 +115,14 @@ async fn system_json_replays_in_order() {
             panic!("{mismatches}\nreply: {}", reply.text());
         }
     }
+    // Every configuration request left exactly one audit event, in order.
+    let audited: Vec<String> = sys
+        .audit_events()
+        .into_iter()
+        .map(|event| event.action)
+        .filter(|action| action.starts_with("system/") || action.starts_with("tools/"))
+        .collect();
+    assert_eq!(audited, configuration_requests);
 }
 
 #[tokio::test]
