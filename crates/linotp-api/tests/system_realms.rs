@@ -836,3 +836,73 @@ async fn realm_restricted_admins_list_only_their_realms() {
         )
     );
 }
+
+#[tokio::test]
+async fn an_sql_resolver_on_another_database_is_defined_tested_and_listed() {
+    use linotp_store::diesel::connection::SimpleConnection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let uri = format!("sqlite:///{}", dir.path().join("people.db").display());
+    let store = linotp_store::Store::open_uri(&uri).unwrap();
+    store
+        .connection()
+        .unwrap()
+        .batch_execute(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, login TEXT, pw TEXT, mail TEXT); \
+             INSERT INTO people VALUES (1, 'erin', 'x', 'erin@example.test'); \
+             INSERT INTO people VALUES (2, 'frank', 'x', 'frank@example.test');",
+        )
+        .unwrap();
+    let sys = Sys::new();
+    let defined = sys
+        .post(
+            "/system/setResolver",
+            &[
+                ("name", "People"),
+                ("type", "sqlresolver"),
+                ("Connect", &uri),
+                ("Password", "Db-Secret-9"),
+                ("Table", "people"),
+                (
+                    "Map",
+                    r#"{"userid": "id", "username": "login", "password": "pw", "email": "mail"}"#,
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(defined.value(), json!(true));
+    let stored = sys.stored("sqlresolver.Password.People").unwrap();
+    assert_eq!(stored.typ.as_deref(), Some("encrypted_data"));
+    assert!(!stored.value.contains("Db-Secret-9"));
+
+    let test = sys.post("/admin/testresolver", &[("name", "People")]).await;
+    assert_eq!(
+        test.value(),
+        json!({"result": true, "desc": {"rows": 2, "err_string": ""}})
+    );
+    sys.post(
+        "/system/setRealm",
+        &[
+            ("realm", "people"),
+            (
+                "resolvers",
+                "useridresolver.SQLIdResolver.IdResolver.People",
+            ),
+        ],
+    )
+    .await
+    .value();
+    let listed = sys
+        .post(
+            "/admin/userlist",
+            &[("realm", "people"), ("username", "fr*")],
+        )
+        .await
+        .json();
+    assert_eq!(listed["result"]["queried"], 1);
+    assert_eq!(listed["result"]["value"][0]["email"], "frank@example.test");
+    assert_eq!(
+        listed["result"]["value"][0]["resolver"],
+        "useridresolver.SQLIdResolver.IdResolver.People"
+    );
+}
