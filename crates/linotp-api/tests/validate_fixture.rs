@@ -1,9 +1,12 @@
 //! A database and encKey made by LinOTP itself (`fixtures/linotp-sqlite`): its tokens
 //! authenticate here as the manifest says, by serial (`check_s`) and by user.
 //!
-//! The fixture is read-only; each test works on a copy. The copy loses the fixture's
-//! `otppin=1` policy (its README: with it LinOTP refuses every `check_s` without a user),
-//! since policies are not evaluated yet.
+//! The fixture is read-only; each test works on a copy. Its policy `fix_auth_otppin`
+//! (`otppin=1` for carol in `fixrealm`) makes LinOTP refuse every `check_s` without a user
+//! (README: the policy's realm is the default realm, and a serial-only check has no user whose
+//! password could be the PIN); `the_otppin_policy_refuses_serial_checks_and_makes_carols_pin_her_password`
+//! shows that quirk. The serial-based expectations of the manifest hold on a copy without the
+//! policy, which is how the README says they were checked against LinOTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod validate_common;
@@ -110,6 +113,11 @@ impl Fixture {
 }
 
 fn open_fixture() -> Fixture {
+    open_fixture_with(false)
+}
+
+/// The fixture as LinOTP left it, or (`keep_otppin_policy` false) without `fix_auth_otppin`.
+fn open_fixture_with(keep_otppin_policy: bool) -> Fixture {
     let source = fixture_dir();
     let dir = ScratchDir::new();
     for file in ["linotp.db", "encKey"] {
@@ -125,7 +133,7 @@ fn open_fixture() -> Fixture {
     ))
     .unwrap();
     store.migrate().unwrap();
-    {
+    if !keep_otppin_policy {
         let mut conn = store.connection().unwrap();
         for attribute in [
             "action", "scope", "realm", "user", "time", "client", "active",
@@ -246,6 +254,51 @@ async fn users_of_the_imported_resolver_authenticate_by_login() {
     assert!(
         !fixture
             .check_user("alice@linotp_admins", "alicepin338314")
+            .await
+    );
+}
+
+#[tokio::test]
+async fn the_otppin_policy_refuses_serial_checks_and_makes_carols_pin_her_password() {
+    let fixture = open_fixture_with(true);
+    // Every serial-only check fails while the policy exists, even with the right PIN and OTP.
+    for serial in ["FIXHOTP1", "FIXHOTP256", "FIXREALM1", "FIXVALID1"] {
+        let pass = format!(
+            "{}{}",
+            fixture.text(serial, "pin"),
+            fixture.text(serial, "next_otp")
+        );
+        let counter_before = fixture.stored(serial).count;
+        assert!(!fixture.check_s(serial, &pass).await, "{serial}");
+        assert_eq!(fixture.stored(serial).count, counter_before, "{serial}");
+    }
+    assert!(!fixture.check_s("FIXSPASS1", "spasspin").await);
+    assert!(!fixture.check_s("FIXPW1", "pwpinpwsecret").await);
+
+    // Users other than carol keep their token PINs.
+    assert!(fixture.check_user("alice@fixrealm", "alicepin969429").await);
+    let bob = format!("bobpin{}", fixture.text("FIXHOTP256", "next_otp"));
+    assert!(fixture.check_user("bob", &bob).await);
+
+    // carol's PIN part is her user-store password: her old token PIN fails, the password
+    // with the current TOTP passes, once.
+    let key = hex_key(&fixture.text("FIXTOTP1", "seed"));
+    let otp = totp(&key, NOW, 30, 6, HashAlgorithm::Sha1).unwrap();
+    assert!(!fixture.check_user("carol", &format!("carolpin{otp}")).await);
+    assert!(
+        fixture
+            .check_user("carol", &format!("CarolPw3!{otp}"))
+            .await
+    );
+    assert!(
+        !fixture
+            .check_user("carol", &format!("CarolPw3!{otp}"))
+            .await
+    );
+    let later = totp(&key, NOW + 30, 30, 6, HashAlgorithm::Sha1).unwrap();
+    assert!(
+        fixture
+            .check_user("carol@fixrealm", &format!("CarolPw3!{later}"))
             .await
     );
 }
