@@ -3,9 +3,11 @@
 
 use std::collections::HashMap;
 
+use std::fmt::Write as _;
+
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDateTime, Timelike};
 use linotp_store::tokens::{
     self, OwnerFilter, RealmFilter, SerialMatch, Token, TokenFilter, TokenListOptions, TokenSort,
 };
@@ -15,8 +17,8 @@ use super::otpauth::python_str;
 use super::{Access, Ctx, admin_handler, authorize};
 use crate::error::{ApiError, Result};
 use crate::params::{Params, parse_python_int};
-use crate::pyfmt::python_str_repr;
-use crate::reply::{JsonReply, reply_id};
+use crate::pyfmt::{JsonStyle, python_json, python_str_repr};
+use crate::reply::{JSON_CONTENT_TYPE, JsonReply, LinotpShaped, reply_id};
 use crate::sysconfig::SystemConfig;
 use crate::users::{self, RequestedUser, UserInfo};
 
@@ -28,9 +30,6 @@ admin_handler!(
     reply_id::DEFAULT,
     show_tokens
 );
-
-/// The date format of `LinOtp.CreationDate`, `LastAuthSuccess`, `LastAuthMatch`.
-pub const SHOW_DATE_FORMAT: &str = "%a, %d %b %Y %H:%M:%S GMT";
 
 /// Values of `filter` that select active tokens.
 const ACTIVE_FILTERS: [&str; 4] = [
@@ -123,10 +122,12 @@ fn show_tokens(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let mut owners = OwnerCache::default();
     let mut rows = Vec::with_capacity(page.tokens.len());
     for token in &page.tokens {
-        let mut row = token_fields(token, realm_names.get(&token.id), tokeninfo_json);
         let info = owners.info(ctx, &config, token)?;
-        add_user_fields(&mut row, token, info, &user_fields);
-        rows.push(Value::Object(row));
+        rows.push(ShowRow {
+            token,
+            realms: realm_names.get(&token.id),
+            user: user_columns(token, info, &user_fields),
+        });
     }
     let resultset = match paging {
         None => serde_json::json!({
@@ -157,12 +158,13 @@ fn show_tokens(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     );
 
     if csv {
-        return Ok(csv_reply(&rows));
+        let values: Vec<Value> = rows
+            .iter()
+            .map(|row| Value::Object(row.to_map(tokeninfo_json)))
+            .collect();
+        return Ok(csv_reply(&values));
     }
-    let mut value = Map::new();
-    value.insert("data".to_owned(), Value::Array(rows));
-    value.insert("resultset".to_owned(), resultset);
-    Ok(JsonReply::result(Value::Object(value)).into_response())
+    Ok(show_reply(&rows, resultset, tokeninfo_json))
 }
 
 /// `sortby` / `sortdir`; an unknown column is LinOTP's KeyError with suggestions.
@@ -443,10 +445,11 @@ impl OwnerCache {
 }
 
 fn show_date(date: Option<NaiveDateTime>) -> Value {
-    Value::from(
-        date.map(|date| date.format(SHOW_DATE_FORMAT).to_string())
-            .unwrap_or_default(),
-    )
+    let mut text = String::new();
+    if let Some(date) = date {
+        write_show_date(&mut text, date);
+    }
+    Value::from(text)
 }
 
 /// The `LinOtp.*` fields of one token (LinOTP's `Token.get_vars`).
@@ -556,13 +559,12 @@ fn tokeninfo_object(stored: &str) -> Value {
 }
 
 /// The `User.*` fields: empty for unassigned tokens, `/:no user info:/` when the owner is
-/// unknown, else the owner's attributes.
-fn add_user_fields(
-    row: &mut Map<String, Value>,
+/// unknown, else the owner's attributes; then one `User.<field>` per `user_fields` entry.
+fn user_columns(
     token: &Token,
     info: Option<UserInfo>,
     user_fields: &[String],
-) {
+) -> Vec<(String, String)> {
     let mut description = String::new();
     let mut userid = String::new();
     let mut username = String::new();
@@ -588,12 +590,222 @@ fn add_user_fields(
             }
         }
     }
-    row.insert("User.description".to_owned(), Value::from(description));
-    row.insert("User.userid".to_owned(), Value::from(userid));
-    row.insert("User.username".to_owned(), Value::from(username));
-    for (key, value) in extra {
-        row.insert(key, Value::from(value));
+    let mut columns = vec![
+        ("User.description".to_owned(), description),
+        ("User.userid".to_owned(), userid),
+        ("User.username".to_owned(), username),
+    ];
+    columns.extend(extra);
+    columns
+}
+
+/// One listed token: its row, realm links and owner columns.
+struct ShowRow<'a> {
+    token: &'a Token,
+    realms: Option<&'a Vec<String>>,
+    user: Vec<(String, String)>,
+}
+
+impl ShowRow<'_> {
+    /// The row as a JSON object (the CSV reply and tests use it).
+    fn to_map(&self, tokeninfo_json: bool) -> Map<String, Value> {
+        let mut row = token_fields(self.token, self.realms, tokeninfo_json);
+        for (key, value) in &self.user {
+            row.insert(key.clone(), Value::from(value.as_str()));
+        }
+        row
     }
+}
+
+/// Placeholder for the rows in the rendered envelope; replaced by the rows' text.
+const ROWS_PLACEHOLDER: &str = "\u{1}show rows\u{1}";
+/// Indentation of the rows (`data` items) and of their members in the pretty envelope.
+const ROW_INDENT: &str = "            ";
+const MEMBER_INDENT: &str = "               ";
+
+/// The `/admin/show` JSON reply, rendered as `json.dumps(indent=3)` renders it. The rows are
+/// written straight into the text: a listing of thousands of tokens never becomes one big
+/// JSON tree that is copied and dropped again.
+fn show_reply(rows: &[ShowRow<'_>], resultset: Value, tokeninfo_json: bool) -> Response {
+    let body = show_body(rows, resultset, tokeninfo_json);
+    let mut response = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(JSON_CONTENT_TYPE),
+        )],
+        body,
+    )
+        .into_response();
+    response.extensions_mut().insert(LinotpShaped);
+    response
+}
+
+fn show_body(rows: &[ShowRow<'_>], resultset: Value, tokeninfo_json: bool) -> String {
+    let mut value = Map::new();
+    value.insert("data".to_owned(), Value::from(ROWS_PLACEHOLDER));
+    value.insert("resultset".to_owned(), resultset);
+    let envelope = JsonReply::result(Value::Object(value)).render();
+    let placeholder = python_json(&Value::from(ROWS_PLACEHOLDER), JsonStyle::PRETTY);
+    let (before, after) = envelope
+        .split_once(&placeholder)
+        .unwrap_or((envelope.as_str(), ""));
+
+    let mut body = String::with_capacity(envelope.len() + rows.len() * 1200);
+    body.push_str(before);
+    if rows.is_empty() {
+        body.push_str("[]");
+    } else {
+        body.push_str("[\n");
+        for (index, row) in rows.iter().enumerate() {
+            if index > 0 {
+                body.push_str(",\n");
+            }
+            body.push_str(ROW_INDENT);
+            write_row(&mut body, row, tokeninfo_json);
+        }
+        body.push('\n');
+        body.push_str(&ROW_INDENT[3..]);
+        body.push(']');
+    }
+    body.push_str(after);
+    body
+}
+
+/// A JSON string as Python's `json.dumps` writes it (plain ASCII without a copy).
+fn write_json_str(out: &mut String, text: &str) {
+    let plain = text
+        .bytes()
+        .all(|byte| (0x20..0x7f).contains(&byte) && byte != b'"' && byte != b'\\');
+    if plain {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        out.push_str(&python_json(&Value::from(text), JsonStyle::PRETTY));
+    }
+}
+
+/// Writes one row object at the rows' nesting level.
+fn write_row(out: &mut String, row: &ShowRow<'_>, tokeninfo_json: bool) {
+    let token = row.token;
+    let mut first = true;
+    let mut member = |out: &mut String, key: &str| {
+        out.push_str(if first { "{\n" } else { ",\n" });
+        first = false;
+        out.push_str(MEMBER_INDENT);
+        write_json_str(out, key);
+        out.push_str(": ");
+    };
+    member(out, "LinOtp.TokenId");
+    let _ = write!(out, "{}", token.id);
+    member(out, "LinOtp.TokenDesc");
+    write_json_str(out, &token.description);
+    member(out, "LinOtp.TokenSerialnumber");
+    write_json_str(out, &token.serial);
+    member(out, "LinOtp.TokenType");
+    write_json_str(
+        out,
+        if token.token_type.is_empty() {
+            "hmac"
+        } else {
+            &token.token_type
+        },
+    );
+    member(out, "LinOtp.TokenInfo");
+    let stored_info = token.token_info.trim();
+    if tokeninfo_json {
+        let text = python_json(&tokeninfo_object(stored_info), JsonStyle::PRETTY);
+        out.push_str(&text.replace('\n', &format!("\n{MEMBER_INDENT}")));
+    } else {
+        write_json_str(out, stored_info);
+    }
+    member(out, "LinOtp.IdResolver");
+    write_json_str(out, &token.id_resolver);
+    member(out, "LinOtp.IdResClass");
+    write_json_str(out, &token.id_res_class);
+    member(out, "LinOtp.Userid");
+    write_json_str(out, &token.user_id);
+    let numbers = [
+        (
+            "LinOtp.OtpLen",
+            if token.otp_len == 0 { 6 } else { token.otp_len },
+        ),
+        ("LinOtp.MaxFail", token.max_fail),
+    ];
+    for (key, number) in numbers {
+        member(out, key);
+        let _ = write!(out, "{number}");
+    }
+    member(out, "LinOtp.Isactive");
+    out.push_str(if token.is_active { "true" } else { "false" });
+    let counters = [
+        ("LinOtp.FailCount", token.fail_count),
+        ("LinOtp.Count", token.count),
+        ("LinOtp.CountWindow", token.count_window),
+        ("LinOtp.SyncWindow", token.sync_window),
+    ];
+    for (key, number) in counters {
+        member(out, key);
+        let _ = write!(out, "{number}");
+    }
+    let dates = [
+        ("LinOtp.CreationDate", token.creation_date),
+        ("LinOtp.LastAuthSuccess", token.last_auth_success),
+        ("LinOtp.LastAuthMatch", token.last_auth_match),
+    ];
+    for (key, date) in dates {
+        member(out, key);
+        out.push('"');
+        if let Some(date) = date {
+            write_show_date(out, date);
+        }
+        out.push('"');
+    }
+    member(out, "LinOtp.RealmNames");
+    match row.realms.filter(|names| !names.is_empty()) {
+        None => out.push_str("[]"),
+        Some(names) => {
+            out.push_str("[\n");
+            for (index, name) in names.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(",\n");
+                }
+                out.push_str(MEMBER_INDENT);
+                out.push_str("   ");
+                write_json_str(out, name);
+            }
+            out.push('\n');
+            out.push_str(MEMBER_INDENT);
+            out.push(']');
+        }
+    }
+    for (key, value) in &row.user {
+        member(out, key);
+        write_json_str(out, value);
+    }
+    out.push('\n');
+    out.push_str(ROW_INDENT);
+    out.push('}');
+}
+
+/// The date format of `LinOtp.CreationDate`, `LastAuthSuccess`, `LastAuthMatch`
+/// (`%a, %d %b %Y %H:%M:%S GMT`), without re-parsing the format for every date.
+fn write_show_date(out: &mut String, date: NaiveDateTime) {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let day_name = DAYS[date.weekday().num_days_from_monday() as usize % 7];
+    let month_name = MONTHS[date.month0() as usize % 12];
+    let _ = write!(
+        out,
+        "{day_name}, {:02} {month_name} {:04} {:02}:{:02}:{:02} GMT",
+        date.day(),
+        date.year(),
+        date.hour(),
+        date.minute(),
+        date.second()
+    );
 }
 
 /// LinOTP's `sendCSVResult`: `'`-quoted cells, each followed by `; `, header line from the
@@ -718,6 +930,69 @@ mod tests {
         assert!(fnmatch("gld*", "gldrealm"));
         assert!(fnmatch("gld?ealm", "gldrealm"));
         assert!(!fnmatch("gld", "gldrealm"));
+    }
+
+    fn sample_tokens() -> Vec<Token> {
+        let mut plain = Token::new("S1", "HMAC");
+        plain.id = 7;
+        plain.token_info = "{\n\"hashlib\": \"sha1\",\n\"timeShift\": 0.0\n}".to_owned();
+        plain.creation_date = chrono::NaiveDate::from_ymd_opt(2026, 11, 26)
+            .and_then(|date| date.and_hms_opt(10, 41, 40));
+        let mut odd = Token::new("S\u{e9}2 \"q\"", "");
+        odd.id = 8;
+        odd.description = "Gr\u{fc}\u{df}e\\ \u{1f600}".to_owned();
+        odd.user_id = "u1".to_owned();
+        odd.is_active = false;
+        odd.otp_len = 0;
+        odd.last_auth_success = odd.creation_date;
+        vec![plain, odd]
+    }
+
+    #[test]
+    fn rows_are_rendered_exactly_as_python_json_renders_the_tree() {
+        let tokens = sample_tokens();
+        let realms = vec!["realm1".to_owned(), "r\u{e9}alm".to_owned()];
+        let user_fields = vec!["email".to_owned()];
+        for tokeninfo_json in [false, true] {
+            for count in [0, 1, 2] {
+                let rows: Vec<ShowRow<'_>> = tokens[..count]
+                    .iter()
+                    .enumerate()
+                    .map(|(index, token)| ShowRow {
+                        token,
+                        realms: (index == 1).then_some(&realms),
+                        user: user_columns(token, None, &user_fields),
+                    })
+                    .collect();
+                let resultset =
+                    serde_json::json!({"pages": 1, "pagesize": count, "tokens": count, "page": 1});
+                let mut value = Map::new();
+                value.insert(
+                    "data".to_owned(),
+                    Value::Array(
+                        rows.iter()
+                            .map(|row| Value::Object(row.to_map(tokeninfo_json)))
+                            .collect(),
+                    ),
+                );
+                value.insert("resultset".to_owned(), resultset.clone());
+                let expected = JsonReply::result(Value::Object(value)).render();
+                assert_eq!(show_body(&rows, resultset, tokeninfo_json), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn show_dates_use_linotps_format() {
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 26)
+            .and_then(|date| date.and_hms_opt(10, 1, 4))
+            .unwrap();
+        assert_eq!(show_date(Some(date)), "Thu, 26 Nov 2026 10:01:04 GMT");
+        assert_eq!(
+            date.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+            "Thu, 26 Nov 2026 10:01:04 GMT"
+        );
+        assert_eq!(show_date(None), "");
     }
 
     #[test]
