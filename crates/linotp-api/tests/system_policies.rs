@@ -290,7 +290,15 @@ async fn system_policies_decide_who_reads_and_writes_the_configuration() {
         Some((&reader.0, &reader.1)),
     )
     .await;
-    assert_eq!(import_as_reader.error().0, 410);
+    assert_eq!(
+        import_as_reader.error(),
+        (
+            -311,
+            "PolicyException(description='Policy check failed. You are not allowed to write \
+             system config.', id=410)"
+                .into()
+        )
+    );
     sys.post(
         "/system/setPolicy",
         &policy("toolsadm", "tools", "migrate_resolver", "*", "admin"),

@@ -276,7 +276,14 @@ fn import_users_work(ctx: &mut Ctx<'_>, form: &UploadForm) -> Result<Response> {
         return Err(ApiError::Internal("unspecified file foramt".to_owned()));
     };
 
-    check_system_right(ctx, "setResolver")?;
+    // LinOTP answers this one refusal with the exception's repr as a plain (-311) text.
+    check_system_right(ctx, "setResolver").map_err(|error| match error {
+        ApiError::Policy(message) => ApiError::Internal(format!(
+            "PolicyException(description={}, id=410)",
+            python_str_repr(&message)
+        )),
+        other => other,
+    })?;
     let existing = readonly_flag(ctx, &resolver);
     if existing == Some(false) {
         return Err(ApiError::Internal(format!(
