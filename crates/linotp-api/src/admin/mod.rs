@@ -47,7 +47,7 @@ use crate::error::{ApiError, Result};
 use crate::http::{ClientIp, Endpoints};
 use crate::params::Params;
 use crate::sysconfig::SystemConfig;
-use crate::users::{self, RequestedUser, ResolvedUser, ResolverSpec};
+use crate::users::{self, RequestedUser, ResolvedUser};
 
 /// The routes of this endpoint group, with the application state applied.
 pub fn routes(state: &AppState) -> Router {
@@ -106,19 +106,6 @@ pub(crate) enum Access {
     Write,
 }
 
-/// The administrator as LinOTP writes it into the audit row: `str(User)`, i.e.
-/// `login@realm (resolver name)`.
-pub fn administrator_name(admin: &AdminIdentity) -> String {
-    let resolver = ResolverSpec::parse(&admin.resolver)
-        .map(|spec| spec.name().to_owned())
-        .unwrap_or_else(|| admin.resolver.clone());
-    if resolver.is_empty() {
-        format!("{}@{}", admin.username, admin.realm)
-    } else {
-        format!("{}@{} ({resolver})", admin.username, admin.realm)
-    }
-}
-
 /// Runs one admin request: the work (in a transaction for [`Access::Write`]), then its audit
 /// event, then the reply; an error becomes LinOTP's error envelope with `error_id`.
 pub(crate) async fn answer<F>(
@@ -134,10 +121,9 @@ where
     F: for<'a> FnOnce(&mut Ctx<'a>) -> Result<Response> + Send + 'static,
 {
     let audit = AuditEvent {
-        action: action.to_owned(),
-        administrator: administrator_name(&admin),
+        administrator: AuditEvent::administrator_of(&admin),
         client: client.map(|ip| ip.0.to_string()).unwrap_or_default(),
-        ..AuditEvent::default()
+        ..AuditEvent::new(action)
     };
     let fallback = audit.clone();
     let outcome = app
@@ -445,18 +431,5 @@ mod tests {
         assert!(!serial_matches("*2", "GLDHMAC1"));
         assert!(serial_matches("GLDHMAC1", "GLDHMAC1"));
         assert!(!serial_matches("GLD", "GLDHMAC1"));
-    }
-
-    #[test]
-    fn administrator_is_login_at_realm_with_resolver_name() {
-        let admin = AdminIdentity {
-            username: "admin".into(),
-            realm: "linotp_admins".into(),
-            resolver: "useridresolver.SQLIdResolver.IdResolver.LinOTP_local_admins".into(),
-        };
-        assert_eq!(
-            administrator_name(&admin),
-            "admin@linotp_admins (LinOTP_local_admins)"
-        );
     }
 }
