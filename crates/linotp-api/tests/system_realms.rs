@@ -358,6 +358,10 @@ async fn realm_errors_follow_linotp() {
             "It is not allowed to delete the admin realm linotp_admins".into()
         )
     );
+    let shouting = sys
+        .post("/system/delRealm", &[("realm", "LINOTP_ADMINS")])
+        .await;
+    assert_eq!(shouting.error().0, -311, "the admin realm in any case");
     let lockout = sys
         .post(
             "/system/setRealm",
@@ -373,6 +377,13 @@ async fn realm_errors_follow_linotp() {
                 .into()
         )
     );
+    let upper = sys
+        .post(
+            "/system/setRealm",
+            &[("realm", "Linotp_Admins"), ("resolvers", GLDRES)],
+        )
+        .await;
+    assert_eq!(upper.error(), lockout.error());
     let extended = sys
         .post(
             "/system/setRealm",

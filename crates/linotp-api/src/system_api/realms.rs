@@ -216,7 +216,10 @@ fn set_realm_work(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let admin_resolver = ResolverSpec::parse(&ctx.admin.resolver)
         .map(|spec| spec.name().to_owned())
         .unwrap_or_default();
-    if realm.as_ref() == ctx.admin.realm && !names.contains(&admin_resolver) {
+    // Compared as stored (LinOTP compares the raw parameter, so `LINOTP_ADMINS` slipped by).
+    let is_admin_realm =
+        realm.trim().to_lowercase().replace(' ', "-") == ctx.admin.realm.to_lowercase();
+    if is_admin_realm && !names.contains(&admin_resolver) {
         return Err(ApiError::Internal(format!(
             "Resolver {admin_resolver} can not be removed from {}. It is not allowed to remove \
              the resolver to which you belong to prevent locking yourself out.",
@@ -252,7 +255,8 @@ fn del_realm_work(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     };
     ctx.audit.info = realm.clone().into_owned();
     let admin_realm = ctx.app.options.admin_realm.to_lowercase();
-    if realm.as_ref() == admin_realm {
+    // Case-insensitive, as the realm is found (LinOTP compares the raw parameter).
+    if realm.trim().to_lowercase() == admin_realm {
         return Err(ApiError::Internal(format!(
             "It is not allowed to delete the admin realm {admin_realm}"
         )));
