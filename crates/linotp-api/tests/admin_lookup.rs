@@ -337,6 +337,16 @@ async fn totp_lookup_tells_when_an_otp_was_valid() {
         )
         .await;
     assert_eq!(outside.value(), false);
+    let too_wide = admin
+        .get(
+            "/admin/totp_lookup",
+            &[("serial", "T1"), ("otp", "123456"), ("window", "400d")],
+        )
+        .await;
+    assert_eq!(
+        too_wide.error(),
+        (-311, "window '400d' is longer than 366 days".to_owned())
+    );
     let not_totp = admin
         .get("/admin/totp_lookup", &[("serial", "NOPE"), ("otp", "1")])
         .await;

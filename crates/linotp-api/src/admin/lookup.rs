@@ -71,6 +71,9 @@ admin_handler!(
 
 /// The window (in counters or time steps) `getSerialByOtp` searches.
 const SERIAL_BY_OTP_WINDOW: i64 = 10;
+/// Longest `totp_lookup` window: each step costs an HMAC, so an unbounded window would let
+/// one request compute OTPs for hours.
+const MAX_LOOKUP_WINDOW_SECS: i64 = 366 * 86_400;
 
 fn check_context(ctx: &Ctx<'_>) -> CheckContext<'static> {
     let mut check = CheckContext::new(ctx.app.now());
@@ -593,6 +596,13 @@ fn lookup_totp(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
             python_str_repr(&window_text)
         ))
     })?;
+    if window > MAX_LOOKUP_WINDOW_SECS {
+        return Err(ApiError::Internal(format!(
+            "window {} is longer than {} days",
+            python_str_repr(&window_text),
+            MAX_LOOKUP_WINDOW_SECS / 86_400
+        )));
+    }
     let state = state_of(&token)?;
     let TokenSecret::Totp { key } = secret_of(&token, &ctx.app.security)? else {
         return Ok(JsonReply::result(false).into_response());
