@@ -469,10 +469,12 @@ fn init_token(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
         ),
     })?;
     let user = ctx.requested_user(params);
+    // LinOTP's admin actions name the token class: `initHMAC`, `initTOTP`, `initSPASS`, …
+    let init_action = format!("init{}", kind.linotp_type().to_uppercase());
     authorize(
-        ctx.admin,
-        "init",
-        (!user.realm.is_empty()).then_some(user.realm.as_str()),
+        ctx,
+        &init_action,
+        (!user.login.is_empty() && !user.realm.is_empty()).then_some(user.realm.as_str()),
     )?;
 
     let serial = match params

@@ -9,7 +9,10 @@ use linotp_store::tokens::{self, Token};
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
-use super::{Access, Ctx, admin_handler, authorize, joined, store_info, token_info, type_name};
+use super::{
+    Access, Ctx, admin_handler, authorize, authorize_token, joined, store_info, token_info,
+    type_name,
+};
 use crate::error::{ApiError, Result};
 use crate::params::Params;
 use crate::pyfmt::python_str_repr;
@@ -152,11 +155,7 @@ fn remove_tokens(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     for serial in &serials {
         let token = ctx.token(serial)?;
         let token_realms = ctx.realms_of(&token)?;
-        authorize(
-            ctx.admin,
-            "remove",
-            token_realms.first().map(String::as_str),
-        )?;
+        authorize_token(ctx, "remove", &token)?;
         push_unique(&mut realms_seen, token_realms);
         push_unique(&mut owners, [ctx.owner_login(&token)?]);
         push_unique(&mut types, [type_name(&token)]);
@@ -204,7 +203,7 @@ fn switch_tokens(ctx: &mut Ctx<'_>, params: &Params, active: bool) -> Result<Res
     ctx.audit.serial = serial.clone().unwrap_or_default();
     let action = if active { "enable" } else { "disable" };
     authorize(
-        ctx.admin,
+        ctx,
         action,
         (!user.realm.is_empty()).then_some(user.realm.as_str()),
     )?;
@@ -299,7 +298,7 @@ fn assign_tokens(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let mut types = Vec::new();
     for serial in &serials {
         authorize(
-            ctx.admin,
+            ctx,
             "assign",
             (!user.realm.is_empty()).then_some(user.realm.as_str()),
         )?;
@@ -369,12 +368,13 @@ fn unassign_token(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let serial = params.required("serial")?.into_owned();
     let user = ctx.requested_user(params);
     authorize(
-        ctx.admin,
+        ctx,
         "unassign",
         (!user.realm.is_empty()).then_some(user.realm.as_str()),
     )?;
     ctx.audit.serial.clone_from(&serial);
     let mut token = ctx.token(&serial)?;
+    authorize_token(ctx, "unassign", &token)?;
     ctx.audit.token_type = type_name(&token);
     ctx.audit.user = ctx.owner_login(&token)?;
     ctx.audit.realm = joined(ctx.realms_of(&token)?);
@@ -391,7 +391,7 @@ fn reset_tokens(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let user = ctx.requested_user(params);
     ctx.audit.serial = serial.clone().unwrap_or_default();
     authorize(
-        ctx.admin,
+        ctx,
         "reset",
         (!user.realm.is_empty()).then_some(user.realm.as_str()),
     )?;
@@ -455,7 +455,7 @@ fn set_token_realms(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let token = ctx.token(&serial)?;
     let source = ctx.realms_of(&token)?;
     for realm in source.iter().chain(realm_list.iter()) {
-        authorize(ctx.admin, "manageToken", Some(realm))?;
+        authorize(ctx, "manageToken", Some(realm))?;
     }
     // Only realms that exist are linked (LinOTP's realm2Objects); "" means no realm.
     let mut linked = Vec::new();
@@ -493,7 +493,7 @@ fn copy_pin(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let from = params.required("from")?.into_owned();
     let to = params.required("to")?.into_owned();
     ctx.audit.serial.clone_from(&to);
-    authorize(ctx.admin, "copytokenpin", None)?;
+    authorize(ctx, "copytokenpin", None)?;
     let source = ctx.token(&from)?;
     let mut target = ctx.token(&to)?;
     target.pin_hash.clone_from(&source.pin_hash);
@@ -511,7 +511,7 @@ fn copy_user(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let from = params.required("from")?.into_owned();
     let to = params.required("to")?.into_owned();
     ctx.audit.serial.clone_from(&to);
-    authorize(ctx.admin, "copytokenuser", None)?;
+    authorize(ctx, "copytokenuser", None)?;
     let target = copy_owner(ctx, &from, &to)?;
     ctx.audit.success = true;
     ctx.audit.token_type = type_name(&target);
@@ -545,7 +545,7 @@ fn lost_token(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
         .ok_or_else(|| ApiError::Internal("'serial'".to_owned()))?
         .into_owned();
     ctx.audit.serial.clone_from(&serial);
-    authorize(ctx.admin, "losttoken", None)?;
+    authorize(ctx, "losttoken", None)?;
     let old = ctx.token(&serial)?;
     let owner = if old.user_id.is_empty() {
         String::new()
@@ -695,7 +695,7 @@ fn unpair_token(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
             .id(reply_id::VALIDATE)
             .into_response())
     };
-    if let Err(error) = authorize(ctx.admin, "unpair", None) {
+    if let Err(error) = authorize(ctx, "unpair", None) {
         return failure(ctx, error.to_string());
     }
     let found = ctx.tokens_of(serial.as_deref(), &user)?;

@@ -14,7 +14,9 @@ use linotp_store::tokens::{
 use serde_json::{Map, Value};
 
 use super::otpauth::python_str;
-use super::{Access, Ctx, admin_handler, authorize};
+use linotp_policy::RealmRights;
+
+use super::{Access, Ctx, admin_handler, admin_rights, authorize};
 use crate::error::{ApiError, Result};
 use crate::params::{Params, parse_python_int};
 use crate::pyfmt::{JsonStyle, python_json, python_str_repr};
@@ -86,12 +88,27 @@ fn show_tokens(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let csv = params.optional("outform").as_deref() == Some("csv");
     let tokeninfo_json = params.optional("tokeninfo_format").as_deref() == Some("json");
     let user = ctx.requested_user(params);
-    authorize(ctx.admin, "show", None)?;
-
-    // Without admin policies the admin may see every realm; `viewrealm` narrows that.
-    let mut filter_realms = vec!["*".to_owned()];
+    // LinOTP's show is implied by any admin policy: the admin sees the realms they name.
+    let rights = admin_rights(ctx, None);
+    if !rights.has_any() {
+        authorize(ctx, "show", None)?;
+    }
+    let mut filter_realms = match &rights {
+        RealmRights::Unrestricted => vec!["*".to_owned()],
+        RealmRights::AllExcept(excluded) if excluded.is_empty() => vec!["*".to_owned()],
+        RealmRights::AllExcept(excluded) => defined_realms(&ctx.config)
+            .into_iter()
+            .filter(|realm| !excluded.contains(&realm.to_lowercase()))
+            .collect(),
+        RealmRights::Only(realms) => realms.iter().cloned().collect(),
+    };
+    // `viewrealm` narrows the visible realms, never widens them.
     if !view_realm.is_empty() {
-        filter_realms = vec![view_realm];
+        filter_realms = if rights.permits(&view_realm) {
+            vec![view_realm]
+        } else {
+            Vec::new()
+        };
     }
 
     let options = sort_options(params)?;

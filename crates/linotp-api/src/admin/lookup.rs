@@ -89,7 +89,7 @@ fn resync_tokens(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let otp1 = params.required("otp1")?.into_owned();
     let otp2 = params.required("otp2")?.into_owned();
     authorize(
-        ctx.admin,
+        ctx,
         "resync",
         (!user.realm.is_empty()).then_some(user.realm.as_str()),
     )?;
@@ -250,7 +250,7 @@ fn serial_by_otp(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let token_type = params.optional("type").map(|value| value.into_owned());
     let realm = params.optional("realm").map(|value| value.into_owned());
     let assigned = params.optional("assigned").map(|value| value.into_owned());
-    authorize(ctx.admin, "getserial", realm.as_deref())?;
+    authorize(ctx, "getserial", realm.as_deref())?;
 
     let filter = TokenFilter {
         token_type,
@@ -322,7 +322,7 @@ fn token_owner(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
         .ok_or_else(|| ApiError::Internal("'serial'".to_owned()))?
         .into_owned();
     ctx.audit.serial.clone_from(&serial);
-    authorize(ctx.admin, "tokenowner", None)?;
+    authorize(ctx, "tokenowner", None)?;
     let token = ctx.token(&serial)?;
     let info = if token.user_id.is_empty() {
         None
@@ -392,7 +392,7 @@ fn challenge_vars(challenge: &Challenge) -> Value {
 }
 
 fn challenge_status(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
-    authorize(ctx.admin, "checkstatus", None)?;
+    authorize(ctx, "checkstatus", None)?;
     let transid = params
         .optional("transactionid")
         .filter(|value| !value.is_empty())
@@ -576,7 +576,7 @@ fn lookup_totp(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let window_text = params
         .optional("window")
         .map_or_else(|| "24h".to_owned(), |window| window.into_owned());
-    authorize(ctx.admin, "totp_lookup", None)?;
+    authorize(ctx, "totp_lookup", None)?;
 
     let token = super::tokens_by_serial(ctx.conn, &serial)?
         .into_iter()

@@ -7,9 +7,10 @@
 //! the work in one transaction, so a failing request leaves nothing half done (LinOTP rolls
 //! its session back the same way).
 //!
-//! Admin permissions go through [`authorize`]: the one place where the admin-scope policies
-//! of the next release plug in. Until then every authenticated admin may do everything, as
-//! LinOTP allows when no admin policy exists.
+//! Admin permissions go through [`authorize`] / [`authorize_token`]: the admin-scope policies
+//! (LinOTP's `checkPolicyPre`). Without an active admin policy every authenticated admin may
+//! do everything, as in LinOTP; otherwise a policy must grant the action in the realm of the
+//! token or user, and `/admin/show` lists only the realms the admin's policies name.
 //!
 //! ```no_run
 //! # use linotp_api::test_app::TestApp;
@@ -37,6 +38,7 @@ use axum::Router;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDateTime;
 use linotp_core::{TokenInfo, TokenKind};
+use linotp_policy::{PolicyContext, RealmRights};
 use linotp_store::tokens::{self, SerialMatch, Token, TokenFilter, TokenListOptions};
 use linotp_store::{AnyConnection, StoreError, realms, write_transaction};
 
@@ -78,16 +80,87 @@ pub fn routes(state: &AppState) -> Router {
         .with_state(state.clone())
 }
 
-/// The admin permission hook: whether `admin` may do `action` (LinOTP's admin-scope action
-/// names: `init`, `show`, `remove`, `enable`, `setOTPPIN`, …) on tokens or users of `realm`
-/// (`None`: no particular realm).
+/// The admin permission hook (LinOTP's `checkPolicyPre` for the admin scope): whether the
+/// request's admin may do `action` (LinOTP's admin-scope action names: `initHMAC`, `show`,
+/// `remove`, `enable`, `setOTPPIN`, …) on tokens or users of `realm` (`None`: no particular
+/// realm, then any realm granted for the action suffices).
 ///
-/// LinOTP allows everything while no admin-scope policy exists, and policies are not
-/// evaluated yet, so every request passes. Admin policies replace this body; every handler
-/// already calls it where LinOTP's `checkPolicyPre` runs.
-pub fn authorize(admin: &AdminIdentity, action: &str, realm: Option<&str>) -> Result<()> {
-    tracing::trace!(admin = %admin.username, action, realm, "admin action authorized");
-    Ok(())
+/// Without any active admin-scope policy everything is allowed, as in LinOTP. Otherwise a
+/// policy for the admin (login, admin realm, resolver) must grant the action in the realm;
+/// a refusal is LinOTP's PolicyException 410 naming the request's serial.
+pub(crate) fn authorize(ctx: &Ctx<'_>, action: &str, realm: Option<&str>) -> Result<()> {
+    let rights = admin_rights(ctx, Some(action));
+    let allowed = match realm {
+        Some(realm) => rights.permits(realm),
+        None => rights.has_any(),
+    };
+    if allowed {
+        tracing::trace!(admin = %ctx.admin.username, action, realm, "admin action authorized");
+        return Ok(());
+    }
+    Err(refusal(ctx, action, realm))
+}
+
+/// [`authorize`] for an existing token: the admin needs the action in at least one of the
+/// token's realms (a token in no realm needs rights on every realm), as LinOTP's
+/// `checkAdminAuthorization` with a serial.
+pub(crate) fn authorize_token(ctx: &mut Ctx<'_>, action: &str, token: &Token) -> Result<()> {
+    let rights = admin_rights(ctx, Some(action));
+    if rights == RealmRights::Unrestricted {
+        return Ok(());
+    }
+    let token_realms = ctx.realms_of(token)?;
+    if rights.permits_token(&token_realms, false) {
+        return Ok(());
+    }
+    let realm = token_realms.first().map(String::as_str);
+    Err(refusal(ctx, action, realm))
+}
+
+/// The realms the request's admin may act on for `action` (`None`: any admin policy of the
+/// admin, what `/admin/show` lists by).
+pub(crate) fn admin_rights(ctx: &Ctx<'_>, action: Option<&str>) -> RealmRights {
+    let admin = crate::system_api::admin_user_context(ctx.admin);
+    ctx.config
+        .policies()
+        .admin_realms("admin", action, &PolicyContext::for_admin(admin))
+}
+
+/// LinOTP's refusal text for an admin action (`_checkAdminPolicyPre`).
+fn refusal(ctx: &Ctx<'_>, action: &str, realm: Option<&str>) -> ApiError {
+    tracing::warn!(admin = %ctx.admin.username, action, realm, "admin action refused by policy");
+    let serial = ctx.audit.serial.as_str();
+    let message = match action {
+        "remove" => format!(
+            "You do not have the administrative right to remove token {}. Check the policies.",
+            crate::pyfmt::python_str_repr(serial)
+        ),
+        "copytokenpin" => format!(
+            "You do not have the administrative right to copy PIN of token {serial}. Check the policies."
+        ),
+        "copytokenuser" => format!(
+            "You do not have the administrative right to copy user of token {serial}. Check the policies."
+        ),
+        "losttoken" => format!(
+            "You do not have the administrative right to run the losttoken workflow for token {serial}. Check the policies."
+        ),
+        "getserial" => {
+            "You do not have the administrative right to get serials by OTPs in this realm!"
+                .to_owned()
+        }
+        "totp_lookup" => {
+            "You do not have the administrative right to get token info in this realm!".to_owned()
+        }
+        "show" => "You do not have any rights in any realm! Check the policies.".to_owned(),
+        init if init.starts_with("init") => {
+            "You do not have the administrative right to enroll tokens. Check the policies."
+                .to_owned()
+        }
+        verb => format!(
+            "You do not have the administrative right to {verb} token {serial}. Check the policies."
+        ),
+    };
+    ApiError::Policy(message)
 }
 
 /// Everything a handler's database work may use, for one request.

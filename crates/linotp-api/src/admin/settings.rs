@@ -147,9 +147,9 @@ fn set_settings(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let user = ctx.requested_user(params);
     let realm = (!user.realm.is_empty()).then_some(user.realm.as_str());
     if lower.contains("pin") {
-        authorize(ctx.admin, "setOTPPIN", realm)?;
+        authorize(ctx, "setOTPPIN", realm)?;
     }
-    authorize(ctx.admin, "set", realm)?;
+    authorize(ctx, "set", realm)?;
 
     let found = ctx.tokens_of(serial.as_deref(), &user)?;
     let mut touched = Touched {
@@ -417,7 +417,7 @@ fn set_device_pin(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     } else {
         "setOCRAPIN"
     };
-    authorize(ctx.admin, action, None)?;
+    authorize(ctx, action, None)?;
 
     let mut changed = 0;
     for mut token in super::tokens_by_serial(ctx.conn, &serial)? {
@@ -465,7 +465,7 @@ fn validity_text(seconds: i64) -> Result<String> {
 fn set_token_validity(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     ctx.audit.info = "set token validity".to_owned();
     let lower = params.lowercased();
-    authorize(ctx.admin, "set", None)?;
+    authorize(ctx, "set", None)?;
     let count_auth_success_max = limit_of(&lower, "countauthsuccessmax")?;
     let count_auth_max = limit_of(&lower, "countauthmax")?;
     let start = limit_of(&lower, "validityperiodstart")?;

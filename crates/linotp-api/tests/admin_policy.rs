@@ -1,0 +1,232 @@
+//! Admin-scope policies over `/admin`: without an admin policy every admin may do
+//! everything; with one, an admin acts only where a policy grants the action, and
+//! `/admin/show` lists only the realms the admin's policies name.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin_support;
+
+use admin_support::{Admin, RFC4226_HEX};
+
+/// LinOTP's PolicyException code.
+const POLICY_ERROR: i64 = 410;
+
+async fn set_policy(admin: &Admin, name: &str, scope: &str, action: &str, realm: &str, user: &str) {
+    let reply = admin
+        .post(
+            "/system/setPolicy",
+            &[
+                ("name", name),
+                ("scope", scope),
+                ("action", action),
+                ("realm", realm),
+                ("user", user),
+            ],
+        )
+        .await;
+    assert_eq!(reply.json()["result"]["status"], true, "{}", reply.text());
+}
+
+async fn enroll(admin: &Admin, serial: &str, user: &str, realm: &str) {
+    let reply = admin
+        .post(
+            "/admin/init",
+            &[
+                ("serial", serial),
+                ("otpkey", RFC4226_HEX),
+                ("user", user),
+                ("realm", realm),
+            ],
+        )
+        .await;
+    assert_eq!(reply.value(), true, "{}", reply.text());
+}
+
+/// Two realms with one user and one token each, enrolled while no admin policy exists.
+async fn two_realms() -> Admin {
+    let admin = Admin::new();
+    admin.import_users("res1", "realm1", &[("alice", "u1")]);
+    admin.import_users("res2", "realm2", &[("bob", "u2")]);
+    enroll(&admin, "R1TOKEN", "alice", "realm1").await;
+    enroll(&admin, "R2TOKEN", "bob", "realm2").await;
+    admin
+}
+
+fn act_as(admin: &mut Admin, username: &str) {
+    let (cookie, csrf) = admin.app.admin_session(username);
+    admin.cookie = cookie;
+    admin.csrf = csrf;
+}
+
+fn listed_serials(reply: &admin_support::Reply) -> Vec<String> {
+    let mut serials: Vec<String> = reply.value()["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no data in {}", reply.text()))
+        .iter()
+        .map(|row| row["LinOtp.TokenSerialnumber"].as_str().unwrap().to_owned())
+        .collect();
+    serials.sort();
+    serials
+}
+
+#[tokio::test]
+async fn without_admin_policies_every_admin_may_do_everything() {
+    let mut admin = two_realms().await;
+    act_as(&mut admin, "anyone");
+    let shown = admin.post("/admin/show", &[]).await;
+    assert_eq!(listed_serials(&shown), ["R1TOKEN", "R2TOKEN"]);
+    let reply = admin.post("/admin/disable", &[("serial", "R2TOKEN")]).await;
+    assert_eq!(reply.value(), 1, "{}", reply.text());
+    assert!(!admin.token("R2TOKEN").is_active);
+}
+
+#[tokio::test]
+async fn a_realm_admin_sees_and_touches_only_its_realm() {
+    let mut admin = two_realms().await;
+    set_policy(&admin, "superadmin", "admin", "*", "*", "admin").await;
+    set_policy(
+        &admin,
+        "helpdesk_realm1",
+        "admin",
+        "show, enable, disable, remove, unassign",
+        "realm1",
+        "helpdesk",
+    )
+    .await;
+    act_as(&mut admin, "helpdesk");
+
+    let shown = admin.post("/admin/show", &[]).await;
+    assert_eq!(listed_serials(&shown), ["R1TOKEN"], "{}", shown.text());
+    let other_view = admin.post("/admin/show", &[("viewrealm", "realm2")]).await;
+    assert_eq!(listed_serials(&other_view), Vec::<String>::new());
+
+    let refused = admin.post("/admin/remove", &[("serial", "R2TOKEN")]).await;
+    assert_eq!(
+        refused.error(),
+        (
+            POLICY_ERROR,
+            "ERR410: You do not have the administrative right to remove token 'R2TOKEN'. Check the policies."
+                .to_owned()
+        )
+    );
+    assert!(
+        admin.has_token("R2TOKEN"),
+        "a refused remove keeps the token"
+    );
+    let refused = admin
+        .post("/admin/unassign", &[("serial", "R2TOKEN")])
+        .await;
+    assert_eq!(refused.error().0, POLICY_ERROR, "{}", refused.text());
+    assert_eq!(admin.token("R2TOKEN").user_id, "u2");
+    let refused = admin
+        .post("/admin/disable", &[("user", "bob"), ("realm", "realm2")])
+        .await;
+    assert_eq!(refused.error().0, POLICY_ERROR, "{}", refused.text());
+    assert!(admin.token("R2TOKEN").is_active);
+
+    let removed = admin.post("/admin/remove", &[("serial", "R1TOKEN")]).await;
+    assert_eq!(removed.value(), 1, "{}", removed.text());
+    assert!(!admin.has_token("R1TOKEN"));
+
+    // The superadmin's `*` policy still reaches every realm.
+    act_as(&mut admin, "admin");
+    let shown = admin.post("/admin/show", &[]).await;
+    assert_eq!(listed_serials(&shown), ["R2TOKEN"]);
+}
+
+#[tokio::test]
+async fn an_admin_without_the_action_is_refused() {
+    let mut admin = two_realms().await;
+    set_policy(&admin, "superadmin", "admin", "*", "*", "admin").await;
+    set_policy(&admin, "viewer", "admin", "show", "*", "viewer").await;
+    act_as(&mut admin, "viewer");
+
+    let shown = admin.post("/admin/show", &[]).await;
+    assert_eq!(listed_serials(&shown), ["R1TOKEN", "R2TOKEN"]);
+    let refused = admin.post("/admin/disable", &[("serial", "R1TOKEN")]).await;
+    assert_eq!(
+        refused.error(),
+        (
+            POLICY_ERROR,
+            "ERR410: You do not have the administrative right to disable token R1TOKEN. Check the policies."
+                .to_owned()
+        )
+    );
+    assert!(admin.token("R1TOKEN").is_active);
+    let refused = admin
+        .post("/admin/init", &[("type", "hmac"), ("genkey", "1")])
+        .await;
+    assert_eq!(refused.error().0, POLICY_ERROR, "{}", refused.text());
+
+    // An admin no policy names has no rights in any realm.
+    act_as(&mut admin, "stranger");
+    let refused = admin.post("/admin/show", &[]).await;
+    assert_eq!(
+        refused.error(),
+        (
+            POLICY_ERROR,
+            "ERR410: You do not have any rights in any realm! Check the policies.".to_owned()
+        )
+    );
+}
+
+#[tokio::test]
+async fn enrollment_rights_follow_the_token_type() {
+    let mut admin = two_realms().await;
+    set_policy(&admin, "superadmin", "admin", "*", "*", "admin").await;
+    set_policy(
+        &admin,
+        "totp_only",
+        "admin",
+        "initTOTP, show",
+        "realm1",
+        "enroller",
+    )
+    .await;
+    act_as(&mut admin, "enroller");
+
+    let allowed = admin
+        .post(
+            "/admin/init",
+            &[
+                ("type", "totp"),
+                ("serial", "T1"),
+                ("otpkey", RFC4226_HEX),
+                ("user", "alice"),
+                ("realm", "realm1"),
+            ],
+        )
+        .await;
+    assert_eq!(allowed.value(), true, "{}", allowed.text());
+    let other_type = admin
+        .post(
+            "/admin/init",
+            &[
+                ("type", "hmac"),
+                ("serial", "H1"),
+                ("otpkey", RFC4226_HEX),
+                ("user", "alice"),
+                ("realm", "realm1"),
+            ],
+        )
+        .await;
+    assert_eq!(other_type.error().0, POLICY_ERROR, "{}", other_type.text());
+    let other_realm = admin
+        .post(
+            "/admin/init",
+            &[
+                ("type", "totp"),
+                ("serial", "T2"),
+                ("otpkey", RFC4226_HEX),
+                ("user", "bob"),
+                ("realm", "realm2"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        other_realm.error().0,
+        POLICY_ERROR,
+        "{}",
+        other_realm.text()
+    );
+    assert!(!admin.has_token("H1") && !admin.has_token("T2"));
+}
