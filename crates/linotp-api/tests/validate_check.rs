@@ -825,7 +825,7 @@ async fn samlcheck_wraps_the_result_and_adds_attributes_when_allowed() {
 }
 
 #[tokio::test]
-async fn check_t_and_check_status_know_no_transaction_yet() {
+async fn check_t_and_check_status_answer_unknown_transactions() {
     let app = app_with_alice();
     let router = app.router();
     let reply = post(

@@ -396,6 +396,14 @@ fn changed_status(
             valid_tan = false;
         }
     }
+    let unchanged = change.answer.is_none()
+        && session == challenge.session
+        && valid_tan == challenge.row.valid_tan
+        && challenge.mac.is_some();
+    if unchanged {
+        // Closing a closed challenge: LinOTP re-signs the same content to the same MAC.
+        return None;
+    }
     signed_status(
         challenge,
         session,
@@ -441,7 +449,7 @@ fn signed_status(
 pub struct TokenChallenges {
     /// Unexpired challenges with a valid MAC, newest first.
     pub valid: Vec<StoredChallenge>,
-    /// Expired challenges (to delete).
+    /// Expired challenges (to delete; their MACs are not checked).
     pub expired: Vec<StoredChallenge>,
 }
 
@@ -564,6 +572,11 @@ impl<'a> ChallengeStore<'a> {
         let validity = validity_secs(self.config, token);
         let mut sorted = TokenChallenges::default();
         for challenge in found {
+            // Expired rows go either way; only live ones are worth their MAC check.
+            if challenge.is_expired(validity, self.now) {
+                sorted.expired.push(challenge);
+                continue;
+            }
             if !challenge.mac_matches(self.security) {
                 tracing::error!(
                     transaction = %challenge.transaction_id(),
@@ -572,11 +585,7 @@ impl<'a> ChallengeStore<'a> {
                 );
                 continue;
             }
-            if challenge.is_expired(validity, self.now) {
-                sorted.expired.push(challenge);
-            } else {
-                sorted.valid.push(challenge);
-            }
+            sorted.valid.push(challenge);
         }
         sorted
     }

@@ -9,6 +9,10 @@
 //!   a compare-and-set on the tokeninfo text; on a conflict the change is re-applied to the
 //!   fresh value (counters add up, other keys are set or removed as this request changed them).
 //!
+//! * Challenge changes (answered, refused, closed, expired rows, each re-signed) and tokens
+//!   deleted by policy `delete_on_authentication_exceed` go into the same transaction, and
+//!   only when the winner's counter could be committed.
+//!
 //! The checks themselves (crypto, resolver password checks) run before any of this and
 //! outside any transaction, so no lock is held while hashing.
 

@@ -1055,6 +1055,9 @@ pub fn apply_detail_policies(
     detail: &mut Option<Value>,
 ) -> Result<()> {
     let config = app.system_config(conn)?;
+    if !config.policies().has_active_policy("authorization") {
+        return Ok(());
+    }
     let policies = AuthPolicies::new(&config, origin);
     let who = match &subject.user {
         Some(user) => request_policy::user_context_for(app, &config, conn, user)?,
@@ -1232,8 +1235,11 @@ impl<'a> PinChecker<'a> {
 struct TokenRun {
     checked: CheckedToken,
     otppin: OtpPinMode,
-    /// The token's challenges (loaded for tokens that run challenge-response).
-    challenges: TokenChallenges,
+    /// Whether the token runs challenge-response for this request.
+    challenge_response: bool,
+    /// The token's challenges, once loaded (answers load them; failures when they refuse
+    /// them).
+    challenges: Option<TokenChallenges>,
     /// The challenges the pass answered.
     answered: Vec<StoredChallenge>,
     /// Policy `delete_on_authentication_exceed` applies to this token's skip.
@@ -1250,7 +1256,8 @@ impl TokenRun {
                 state,
             },
             otppin: OtpPinMode::TokenPin,
-            challenges: TokenChallenges::default(),
+            challenge_response: false,
+            challenges: None,
             answered: Vec::new(),
             delete_on_exceed: false,
             info: None,
@@ -1304,7 +1311,7 @@ fn check_token_list(
         None
     };
 
-    let mut runs = Vec::with_capacity(rows.len());
+    let mut runs: Vec<TokenRun> = Vec::with_capacity(rows.len());
     for row in rows {
         let realms = token_realms.get(&row.id).map(Vec::as_slice).unwrap_or(&[]);
         let run = check_one(
@@ -1333,11 +1340,6 @@ fn check_token_list(
     );
 
     let mut changes = ChallengeChanges::default();
-    for run in &runs {
-        for challenge in &run.challenges.expired {
-            changes.expired(challenge);
-        }
-    }
     match &finished.decision {
         Decision::Success { token } => {
             if let Some(run) = runs.get(*token) {
@@ -1345,13 +1347,29 @@ fn check_token_list(
             }
         }
         Decision::Failed { tokens } => {
-            for run in tokens.iter().filter_map(|&index| runs.get(index)) {
-                for challenge in &run.challenges.valid {
+            // Every challenge of a failing token counts the failed answer (LinOTP's
+            // `finish_challenges`); tokens that were not answering load theirs now.
+            for &index in tokens {
+                let (Some(run), Some(row)) = (runs.get_mut(index), rows.get(index)) else {
+                    continue;
+                };
+                if !run.challenge_response {
+                    continue;
+                }
+                if run.challenges.is_none() {
+                    run.challenges = Some(request.challenges.of_token(conn, row, None)?);
+                }
+                for challenge in run.challenges.iter().flat_map(|loaded| &loaded.valid) {
                     changes.refused(challenge);
                 }
             }
         }
         Decision::MultipleValid { .. } | Decision::Challenge { .. } => {}
+    }
+    for loaded in runs.iter().filter_map(|run| run.challenges.as_ref()) {
+        for challenge in &loaded.expired {
+            changes.expired(challenge);
+        }
     }
     let deleted: Vec<usize> = runs
         .iter()
@@ -1473,7 +1491,7 @@ fn close_answered(
     let Some(newest) = run.answered.iter().map(StoredChallenge::id).max() else {
         return Ok(());
     };
-    for challenge in &run.challenges.valid {
+    for challenge in run.challenges.iter().flat_map(|loaded| &loaded.valid) {
         if challenge.id() < newest {
             changes.closed(challenge);
         }
@@ -1649,7 +1667,8 @@ fn check_one(
             state: state.clone(),
         },
         otppin,
-        challenges: TokenChallenges::default(),
+        challenge_response: false,
+        challenges: None,
         answered: Vec::new(),
         delete_on_exceed,
         info: None,
@@ -1663,15 +1682,16 @@ fn check_one(
         return Ok(run);
     }
 
-    run.challenges = request.challenges.of_token(conn, row, None)?;
+    run.challenge_response = true;
     if let (Some(base), Some(length)) = (options.transaction_base(), transaction_length) {
         // An answer to a challenge: the pass is the OTP alone.
-        let open: Vec<StoredChallenge> = run
-            .challenges
+        let challenges = request.challenges.of_token(conn, row, None)?;
+        let open: Vec<StoredChallenge> = challenges
             .open()
             .filter(|challenge| in_transaction(challenge, base, length))
             .cloned()
             .collect();
+        run.challenges = Some(challenges);
         let otp_only = CheckContext {
             otppin: OtpPinMode::OnlyOtp,
             ..ctx
