@@ -230,3 +230,115 @@ async fn enrollment_rights_follow_the_token_type() {
     );
     assert!(!admin.has_token("H1") && !admin.has_token("T2"));
 }
+
+async fn init_typed(
+    admin: &Admin,
+    token_type: &str,
+    serial: &str,
+    user: &str,
+) -> admin_support::Reply {
+    admin
+        .post(
+            "/admin/init",
+            &[
+                ("type", token_type),
+                ("serial", serial),
+                ("otpkey", RFC4226_HEX),
+                ("user", user),
+                ("realm", "realm1"),
+            ],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn maxtoken_limits_the_tokens_of_one_user() {
+    let admin = two_realms().await;
+    admin.import_users("res1", "realm1", &[("carol", "u3")]);
+    set_policy(
+        &admin,
+        "two_each",
+        "enrollment",
+        "maxtoken=2",
+        "realm1",
+        "*",
+    )
+    .await;
+
+    let second = init_typed(&admin, "totp", "A2", "alice").await;
+    assert_eq!(second.value(), true, "{}", second.text());
+    let third = init_typed(&admin, "totp", "A3", "alice").await;
+    assert_eq!(
+        third.error(),
+        (
+            411,
+            "ERR411: The maximum number of allowed tokens per user is exceeded. Check the \
+             policies scope=enrollment, action=maxtoken"
+                .to_owned()
+        )
+    );
+    assert!(!admin.has_token("A3"));
+    // Another user of the realm has a limit of their own.
+    let carol = init_typed(&admin, "hmac", "C1", "carol").await;
+    assert_eq!(carol.value(), true, "{}", carol.text());
+    // A user of a realm without the policy is not limited.
+    enroll(&admin, "B2", "bob", "realm2").await;
+    enroll(&admin, "B3", "bob", "realm2").await;
+}
+
+#[tokio::test]
+async fn maxtoken_per_type_counts_only_that_type() {
+    let admin = two_realms().await;
+    set_policy(
+        &admin,
+        "one_hmac",
+        "enrollment",
+        "maxtokenHMAC=1",
+        "realm1",
+        "*",
+    )
+    .await;
+
+    let another_hmac = init_typed(&admin, "hmac", "A2", "alice").await;
+    assert_eq!(
+        another_hmac.error(),
+        (
+            412,
+            "ERR412: The maximum number of allowed tokens of type hmac per user is exceeded. \
+             Check the policies scope=enrollment, action=maxtokenHMAC"
+                .to_owned()
+        )
+    );
+    let totp = init_typed(&admin, "totp", "A3", "alice").await;
+    assert_eq!(totp.value(), true, "{}", totp.text());
+}
+
+#[tokio::test]
+async fn tokencount_limits_the_tokens_of_a_realm() {
+    let admin = two_realms().await;
+    admin.import_users("res1", "realm1", &[("carol", "u3")]);
+    set_policy(
+        &admin,
+        "small_realm",
+        "enrollment",
+        "tokencount=2",
+        "realm1",
+        "*",
+    )
+    .await;
+
+    let second = init_typed(&admin, "hmac", "C1", "carol").await;
+    assert_eq!(second.value(), true, "{}", second.text());
+    let third = init_typed(&admin, "hmac", "C2", "carol").await;
+    assert_eq!(
+        third.error(),
+        (
+            410,
+            "ERR410: The maximum allowed number of tokens for the realm 'realm1' was reached. \
+             You can not init any more tokens. Check the policies scope=enrollment, \
+             action=tokencount."
+                .to_owned()
+        )
+    );
+    assert!(!admin.has_token("C2"));
+}

@@ -503,6 +503,9 @@ fn init_token(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let config = ctx.config.clone();
     let enrollment = Enrollment::from_params(ctx, kind, params, &config)?;
     let owner = owner_of(ctx, &user)?;
+    if let Some(owner) = &owner {
+        super::limits::check_enrollment(ctx, owner, kind)?;
+    }
 
     let label = if user.is_empty() {
         serial.clone()

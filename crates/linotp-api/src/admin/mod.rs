@@ -26,6 +26,7 @@
 
 mod enroll;
 mod lifecycle;
+mod limits;
 mod listing;
 mod lookup;
 pub mod otpauth;
