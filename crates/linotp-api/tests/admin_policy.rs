@@ -342,3 +342,67 @@ async fn tokencount_limits_the_tokens_of_a_realm() {
     );
     assert!(!admin.has_token("C2"));
 }
+
+#[tokio::test]
+async fn serial_requests_check_the_realms_of_the_token() {
+    let mut admin = two_realms().await;
+    set_policy(&admin, "superadmin", "admin", "*", "*", "admin").await;
+    set_policy(
+        &admin,
+        "helpdesk_realm1",
+        "admin",
+        "enable, set, setOTPPIN, copytokenpin, losttoken, reset",
+        "realm1",
+        "helpdesk",
+    )
+    .await;
+    act_as(&mut admin, "helpdesk");
+
+    let refused = admin
+        .post(
+            "/admin/set",
+            &[("serial", "R2TOKEN"), ("MaxFailCount", "3")],
+        )
+        .await;
+    assert_eq!(refused.error().0, POLICY_ERROR, "{}", refused.text());
+    let refused = admin.post("/admin/enable", &[("serial", "R2TOKEN")]).await;
+    assert_eq!(refused.error().0, POLICY_ERROR, "{}", refused.text());
+    let refused = admin.post("/admin/reset", &[("serial", "R2TOKEN")]).await;
+    assert_eq!(refused.error().0, POLICY_ERROR, "{}", refused.text());
+    let refused = admin
+        .post(
+            "/admin/copyTokenPin",
+            &[("from", "R1TOKEN"), ("to", "R2TOKEN")],
+        )
+        .await;
+    assert_eq!(
+        refused.error(),
+        (
+            POLICY_ERROR,
+            "ERR410: You do not have the administrative right to copy PIN of token R2TOKEN. \
+             Check the policies."
+                .to_owned()
+        )
+    );
+    let refused = admin
+        .post("/admin/losttoken", &[("serial", "R2TOKEN")])
+        .await;
+    assert_eq!(refused.error().0, POLICY_ERROR, "{}", refused.text());
+    assert!(!admin.has_token("lostR2TOKEN"));
+    let before = admin.token("R2TOKEN");
+    assert_ne!(before.max_fail, 3);
+
+    let allowed = admin
+        .post(
+            "/admin/set",
+            &[("serial", "R1TOKEN"), ("MaxFailCount", "3")],
+        )
+        .await;
+    assert_eq!(
+        allowed.json()["result"]["status"],
+        true,
+        "{}",
+        allowed.text()
+    );
+    assert_eq!(admin.token("R1TOKEN").max_fail, 3);
+}

@@ -232,6 +232,7 @@ fn switch_tokens(ctx: &mut Ctx<'_>, params: &Params, active: bool) -> Result<Res
     let mut audit_realms = Vec::new();
     let mut owners = Vec::new();
     for token in &found {
+        authorize_token(ctx, action, token)?;
         let mut changed = token.clone();
         changed.is_active = active;
         tokens::update(ctx.conn, &changed)?;
@@ -303,6 +304,7 @@ fn assign_tokens(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
             (!user.realm.is_empty()).then_some(user.realm.as_str()),
         )?;
         let mut token = ctx.token(serial)?;
+        authorize_token(ctx, "assign", &token)?;
         // LinOTP assigns to "no user" when the request names none.
         let owner = super::enroll::owner_of(ctx, &user)?;
         match &owner {
@@ -399,6 +401,7 @@ fn reset_tokens(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let mut owners = Vec::new();
     let mut token_realms = Vec::new();
     for token in &found {
+        authorize_token(ctx, "reset", token)?;
         let mut changed = token.clone();
         changed.fail_count = 0;
         tokens::update(ctx.conn, &changed)?;
@@ -495,7 +498,9 @@ fn copy_pin(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     ctx.audit.serial.clone_from(&to);
     authorize(ctx, "copytokenpin", None)?;
     let source = ctx.token(&from)?;
+    authorize_token(ctx, "copytokenpin", &source)?;
     let mut target = ctx.token(&to)?;
+    authorize_token(ctx, "copytokenpin", &target)?;
     target.pin_hash.clone_from(&source.pin_hash);
     target.pin_salt.clone_from(&source.pin_salt);
     tokens::update(ctx.conn, &target)?;
@@ -512,6 +517,10 @@ fn copy_user(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let to = params.required("to")?.into_owned();
     ctx.audit.serial.clone_from(&to);
     authorize(ctx, "copytokenuser", None)?;
+    for serial in [&from, &to] {
+        let token = ctx.token(serial)?;
+        authorize_token(ctx, "copytokenuser", &token)?;
+    }
     let target = copy_owner(ctx, &from, &to)?;
     ctx.audit.success = true;
     ctx.audit.token_type = type_name(&target);
@@ -547,6 +556,7 @@ fn lost_token(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     ctx.audit.serial.clone_from(&serial);
     authorize(ctx, "losttoken", None)?;
     let old = ctx.token(&serial)?;
+    authorize_token(ctx, "losttoken", &old)?;
     let owner = if old.user_id.is_empty() {
         String::new()
     } else {

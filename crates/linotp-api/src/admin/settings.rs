@@ -11,7 +11,10 @@ use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use super::lifecycle::{describe_tokens, set_pin as store_pin};
-use super::{Access, Ctx, admin_handler, authorize, joined, store_info, token_info, type_name};
+use super::{
+    Access, Ctx, admin_handler, authorize, authorize_token, joined, store_info, token_info,
+    type_name,
+};
 use crate::error::{ApiError, Result, codes};
 use crate::params::{Params, parse_python_int};
 use crate::pyfmt::python_str_repr;
@@ -152,6 +155,12 @@ fn set_settings(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     authorize(ctx, "set", realm)?;
 
     let found = ctx.tokens_of(serial.as_deref(), &user)?;
+    for token in &found {
+        if lower.contains("pin") {
+            authorize_token(ctx, "setOTPPIN", token)?;
+        }
+        authorize_token(ctx, "set", token)?;
+    }
     let mut touched = Touched {
         targets: found.iter().map(|token| token.id).collect(),
         rows: found
@@ -421,6 +430,7 @@ fn set_device_pin(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
 
     let mut changed = 0;
     for mut token in super::tokens_by_serial(ctx.conn, &serial)? {
+        authorize_token(ctx, action, &token)?;
         let stored = token_secrets::encrypt_user_pin(ctx.app.security.as_ref(), &user_pin)?;
         token.pin_user = stored.pin_user;
         token.pin_user_iv = stored.pin_user_iv;
