@@ -526,10 +526,19 @@ pub fn prepare(settings: &Settings) -> std::result::Result<Prepared, StartupErro
     settings
         .create_directories()
         .map_err(StartupError::failure)?;
-    let store = open_store(
-        settings,
+    let uri = DatabaseUri::parse(settings.database_uri.expose())?;
+    // SQLite has one writer and every connection keeps its own page cache: a few
+    // connections serve two cores as well as many and cost far less memory. Database
+    // servers get enough for the blocking pool's concurrency.
+    let max_size = if uri.backend() == Backend::Sqlite {
+        8
+    } else {
+        16
+    };
+    let store = open_uri(
+        &uri,
         PoolOptions {
-            max_size: 16,
+            max_size,
             min_idle: 2,
             ..PoolOptions::default()
         },

@@ -263,31 +263,31 @@ pub fn init_logging(settings: &Settings) {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Installs the SIGTERM and SIGINT (Ctrl-C) handlers now and returns the future that
+/// resolves on the first of them. Installing early matters: a signal that arrives before the
+/// handlers exist would kill the process without a shutdown.
+pub fn shutdown_signal() -> io::Result<impl Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => tracing::info!("SIGTERM received, shutting down"),
+                _ = interrupt.recv() => tracing::info!("SIGINT received, shutting down"),
             }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                tracing::info!("Ctrl-C received, shutting down");
+            } else {
                 std::future::pending::<()>().await;
             }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => tracing::info!("SIGINT received, shutting down"),
-        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+        })
     }
 }
 
@@ -322,6 +322,8 @@ where
 /// admin password once on stdout), listen on `listen` or `LISTEN`, serve until SIGTERM /
 /// SIGINT, stop cleanly.
 pub async fn run(settings: &Settings, listen: Option<SocketAddr>) -> Result<(), StartupError> {
+    let shutdown = shutdown_signal()
+        .map_err(|error| StartupError::failure(format!("cannot handle signals: {error}")))?;
     let tls = match TlsFiles::from_settings(settings)? {
         Some(files) => Some(tls_config(&files)?),
         None => None,
@@ -359,6 +361,6 @@ pub async fn run(settings: &Settings, listen: Option<SocketAddr>) -> Result<(), 
         "linotp-server listening on {}://{local}",
         if tls.is_some() { "https" } else { "http" }
     );
-    serve_prepared(prepared, listener, tls, shutdown_signal()).await?;
+    serve_prepared(prepared, listener, tls, shutdown).await?;
     Ok(())
 }
