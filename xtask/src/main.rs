@@ -1,11 +1,15 @@
 //! Project automation for linotp-rs.
 //!
-//! `cargo xtask ci`    – format check, clippy with `-D warnings`, every test.
-//! `cargo xtask bench` – the criterion benchmarks of the workspace.
+//! `cargo xtask ci`        – format check, clippy with `-D warnings`, every test.
+//! `cargo xtask bench`     – the load benchmark of the release server (see [`load`]);
+//!                           `--duration SECS`, `--connections 1,16`.
+//! `cargo xtask criterion` – the criterion benchmarks of the workspace.
 //!
 //! The MySQL/MariaDB backend needs the system client library, so it sits behind the
 //! `mysql` cargo feature; `ci` switches it on when the library is installed (`.ci/setup`
 //! installs it) and says so when it is not.
+
+mod load;
 
 use std::env;
 use std::process::{Command, ExitCode};
@@ -14,9 +18,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
-        Some("bench") => bench(&args[1..]),
+        Some("bench") => load_bench(&args[1..]),
+        Some("criterion") => bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci|bench [criterion filter]>");
+            eprintln!(
+                "usage: cargo xtask <ci | bench [--duration SECS] [--connections 1,16] | \
+                 criterion [filter]>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -88,6 +96,12 @@ fn ci() -> Result<(), String> {
         )?;
     }
     Ok(())
+}
+
+fn load_bench(args: &[String]) -> Result<(), String> {
+    // The benchmark runs on the embedded SQLite: no optional backend needed.
+    let options = load::BenchOptions::parse(args, Vec::new())?;
+    load::run(&cargo_binary(), &options)
 }
 
 fn bench(filter: &[String]) -> Result<(), String> {
