@@ -406,3 +406,36 @@ async fn serial_requests_check_the_realms_of_the_token() {
     );
     assert_eq!(admin.token("R1TOKEN").max_fail, 3);
 }
+
+#[tokio::test]
+async fn tokenissuer_and_tokenlabel_name_the_authenticator_entry() {
+    let admin = two_realms().await;
+    let plain = init_typed(&admin, "hmac", "P1", "alice").await;
+    let plain_url = plain.detail()["googleurl"]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        plain_url.contains("LinOTP") && plain_url.contains("alice"),
+        "{plain_url}"
+    );
+
+    set_policy(
+        &admin,
+        "naming",
+        "enrollment",
+        "tokenissuer=Corp-<r>, tokenlabel=<u>-<s>",
+        "realm1",
+        "*",
+    )
+    .await;
+    let named = init_typed(&admin, "hmac", "L1", "alice").await;
+    let url = named.detail()["googleurl"]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(url.starts_with("otpauth://hotp/"), "{url}");
+    assert!(url.contains("Corp-realm1"), "{url}");
+    assert!(url.contains("alice-L1"), "{url}");
+    assert!(!url.contains("LinOTP"), "{url}");
+}

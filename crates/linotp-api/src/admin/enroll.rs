@@ -507,11 +507,20 @@ fn init_token(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
         super::limits::check_enrollment(ctx, owner, kind)?;
     }
 
-    let label = if user.is_empty() {
-        serial.clone()
-    } else {
-        user.login.clone()
+    let naming = super::limits::enrollment_naming(ctx, owner.as_ref(), &user.realm)?;
+    let fill = |template: &str| {
+        template
+            .replace("<s>", &serial)
+            .replace("<u>", &user.login)
+            .replace("<r>", &user.realm)
+            .replace("<d>", enrollment.description.as_deref().unwrap_or_default())
     };
+    let label = match &naming.label {
+        Some(template) => fill(template),
+        None if user.is_empty() => serial.clone(),
+        None => user.login.clone(),
+    };
+    let issuer = fill(&naming.issuer);
     let mut row = match &existing {
         Some(existing) => existing.clone(),
         None => {
@@ -539,7 +548,7 @@ fn init_token(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
         hashlib: &enrollment.hashlib,
         seed: &enrollment.seed,
         time_step: enrollment.time_step.as_deref(),
-        issuer: "LinOTP",
+        issuer: &issuer,
         label: &label,
     })?;
 

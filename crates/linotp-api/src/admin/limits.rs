@@ -93,6 +93,31 @@ fn check_realm_count(ctx: &mut Ctx<'_>, realm: &str, policy_ctx: &PolicyContext)
     Ok(())
 }
 
+/// The `tokenlabel` template (`None`: LinOTP's fallback) and `tokenissuer` template of an
+/// enrollment, from the policies for the owner (or the realm when nobody owns the token).
+pub(crate) struct Naming {
+    pub(crate) label: Option<String>,
+    pub(crate) issuer: String,
+}
+
+/// [`Naming`] for an enrollment for `owner`, else in `realm`.
+pub(crate) fn enrollment_naming(
+    ctx: &mut Ctx<'_>,
+    owner: Option<&ResolvedUser>,
+    realm: &str,
+) -> Result<Naming> {
+    let origin = RequestOrigin::new(ctx.app.now(), None);
+    let policy_ctx = match owner {
+        Some(owner) => origin.for_user(user_context_for(ctx.app, &ctx.config, ctx.conn, owner)?),
+        None => origin.for_realm(realm),
+    };
+    let policies = ctx.config.policies();
+    Ok(Naming {
+        label: policies.tokenlabel(&policy_ctx).map_err(policy_error)?,
+        issuer: policies.tokenissuer(&policy_ctx).map_err(policy_error)?,
+    })
+}
+
 fn policy_error(error: linotp_policy::Error) -> ApiError {
     ApiError::Policy(error.to_string())
 }
