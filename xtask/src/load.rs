@@ -41,6 +41,8 @@ pub struct BenchOptions {
     pub connections: Vec<usize>,
     /// `cargo build` feature arguments.
     pub features: Vec<String>,
+    /// Only scenarios whose name contains this text.
+    pub only: Option<String>,
 }
 
 impl BenchOptions {
@@ -50,6 +52,7 @@ impl BenchOptions {
             duration: Duration::from_secs(10),
             connections: vec![1, 16],
             features,
+            only: None,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -72,6 +75,7 @@ impl BenchOptions {
                         .collect::<Result<_, _>>()
                         .map_err(|_| "--connections takes a comma list of numbers".to_owned())?;
                 }
+                "--only" => options.only = Some(args.next().ok_or_else(value)?.clone()),
                 other => return Err(format!("unknown bench option {other}")),
             }
         }
@@ -580,7 +584,13 @@ async fn drive(
 ) -> Result<Vec<RunResult>, String> {
     let target = Arc::new(login(address).await?);
     let mut results = Vec::new();
-    for scenario in scenarios() {
+    let wanted = |scenario: &Scenario| {
+        options
+            .only
+            .as_deref()
+            .is_none_or(|only| scenario.name.contains(only))
+    };
+    for scenario in scenarios().into_iter().filter(wanted) {
         for &connections in &options.connections {
             // Warm-up: connections, caches, the page cache of the database.
             let _ = measure(&target, &scenario, connections, Duration::from_secs(1)).await;

@@ -2,7 +2,7 @@
 //!
 //! `cargo xtask ci`        – format check, clippy with `-D warnings`, every test.
 //! `cargo xtask bench`     – the load benchmark of the release server (see [`load`]);
-//!                           `--duration SECS`, `--connections 1,16`.
+//!                           `--duration SECS`, `--connections 1,16`, `--only TEXT`.
 //! `cargo xtask criterion` – the criterion benchmarks of the workspace.
 //!
 //! The MySQL/MariaDB backend needs the system client library, so it sits behind the
@@ -22,8 +22,8 @@ fn main() -> ExitCode {
         Some("criterion") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | bench [--duration SECS] [--connections 1,16] | \
-                 criterion [filter]>"
+                "usage: cargo xtask <ci | bench [--duration SECS] [--connections 1,16] \
+                 [--only TEXT] | criterion [filter]>"
             );
             return ExitCode::from(2);
         }

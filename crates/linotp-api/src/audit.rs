@@ -98,6 +98,10 @@ impl AuditEvent {
 pub const DEFAULT_QUEUE_CAPACITY: usize = 8192;
 /// Default number of rows stored per transaction.
 pub const DEFAULT_BATCH_SIZE: usize = 256;
+/// How long the writer waits for more rows before it stores a batch.
+const BATCH_LINGER: Duration = Duration::from_millis(5);
+/// Polling step while lingering (the writer thread is synchronous).
+const LINGER_POLL: Duration = Duration::from_micros(500);
 /// Pending rows the signer loads and signs at a time.
 const SIGNING_CHUNK: i64 = 64;
 /// How long a searcher waits for the writer to store the events queued before the search.
@@ -223,6 +227,7 @@ pub struct WriterReport {
 pub struct AuditWriter {
     log: AuditLog,
     sender: mpsc::Sender<WriterMessage>,
+    shared: Arc<SignerShared>,
     writer: Option<JoinHandle<WriterReport>>,
     signer: Option<JoinHandle<()>>,
 }
@@ -259,7 +264,7 @@ impl AuditWriter {
             store: store.clone(),
             signer: Arc::clone(&signer),
             options,
-            shared,
+            shared: Arc::clone(&shared),
         };
         let writer_thread = std::thread::Builder::new()
             .name("audit-writer".to_owned())
@@ -275,6 +280,7 @@ impl AuditWriter {
         Ok(AuditWriter {
             log,
             sender,
+            shared,
             writer: Some(writer_thread),
             signer: signer_thread,
         })
@@ -288,6 +294,8 @@ impl AuditWriter {
     /// Stores everything queued so far, signs pending rows for up to `signing_grace`, and
     /// stops both threads. Call it once no request can record any more.
     pub async fn shutdown(mut self, signing_grace: Duration) -> WriterReport {
+        // A writer stuck retrying a dead database stops retrying after the grace period.
+        self.shared.set_give_up_at(Instant::now() + signing_grace);
         let (reply, report) = oneshot::channel();
         let sent = self
             .sender
@@ -425,12 +433,17 @@ pub fn signed_record(row: &AuditEntry) -> AuditRecord {
 // ---------------------------------------------------------------------------------------------
 // writer
 
+#[derive(Debug)]
 struct SignerState {
     newest: i32,
     stopping: bool,
+    /// Set by [`AuditWriter::shutdown`]: retries of a failing database end here, so a dead
+    /// database cannot hold the process forever.
+    give_up_at: Option<Instant>,
 }
 
 /// What the writer tells the signer: the newest stored id, and when to stop.
+#[derive(Debug)]
 struct SignerShared {
     state: Mutex<SignerState>,
     wake: Condvar,
@@ -442,6 +455,7 @@ impl SignerShared {
             state: Mutex::new(SignerState {
                 newest,
                 stopping: false,
+                give_up_at: None,
             }),
             wake: Condvar::new(),
         }
@@ -464,6 +478,14 @@ impl SignerShared {
     fn stop(&self) {
         self.lock().stopping = true;
         self.wake.notify_all();
+    }
+
+    fn give_up_at(&self) -> Option<Instant> {
+        self.lock().give_up_at
+    }
+
+    fn set_give_up_at(&self, at: Instant) {
+        self.lock().give_up_at = Some(at);
     }
 
     /// The newest id, or `None` once stopping.
@@ -521,9 +543,18 @@ impl WriterContext {
         while let Some(first) = receiver.blocking_recv() {
             let mut round = Round::default();
             round.take(first);
-            while round.events.len() < self.options.batch_size && round.shutdown.is_none() {
+            // Linger briefly for more rows: one transaction (one commit, one sync) for many
+            // rows costs a fraction of one per row. A searcher or the shutdown does not wait.
+            let linger_until = Instant::now() + BATCH_LINGER;
+            while round.events.len() < self.options.batch_size
+                && round.shutdown.is_none()
+                && round.flushes.is_empty()
+            {
                 match receiver.try_recv() {
                     Ok(message) => round.take(message),
+                    Err(mpsc::error::TryRecvError::Empty) if Instant::now() < linger_until => {
+                        std::thread::sleep(LINGER_POLL);
+                    }
                     Err(_) => break,
                 }
             }
@@ -565,6 +596,7 @@ impl WriterContext {
                     }
                     Err(error) => {
                         *conn = None;
+                        let deadline = deadline.or_else(|| self.shared.give_up_at());
                         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                             tracing::error!(
                                 %error,
@@ -623,7 +655,9 @@ impl WriterContext {
         conn: &'a mut Option<PooledConnection>,
     ) -> Result<&'a mut PooledConnection> {
         if conn.is_none() {
-            *conn = Some(self.store.connection()?);
+            let mut fresh = self.store.connection()?;
+            relax_sync(&mut fresh);
+            *conn = Some(fresh);
         }
         conn.as_mut()
             .ok_or_else(|| ApiError::Internal("no audit database connection".to_owned()))
@@ -704,6 +738,20 @@ impl WriterContext {
             .connection(conn)
             .and_then(|conn| Ok(count_pending(conn)?))
             .unwrap_or(0);
+    }
+}
+
+/// On SQLite, the writer's connection commits without waiting for the disk
+/// (`synchronous = NORMAL`, safe with WAL: a power cut can lose the last commits, never
+/// corrupt the file). Rows not yet committed are lost in such a cut anyway, being queued in
+/// memory; this only widens that window by milliseconds, and it keeps the writer from
+/// spending its time in `fsync`.
+fn relax_sync(conn: &mut AnyConnection) {
+    use linotp_store::diesel::connection::SimpleConnection;
+    if matches!(conn, AnyConnection::Sqlite(_))
+        && let Err(error) = conn.batch_execute("PRAGMA synchronous = NORMAL")
+    {
+        tracing::debug!(%error, "audit connection keeps synchronous = FULL");
     }
 }
 

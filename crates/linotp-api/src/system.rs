@@ -8,7 +8,7 @@
 //! means LinOTP's local administrators (`imported_user`, group `LinOTP_local_admins`): crypt
 //! password hashes, and a `!`-prefixed (disabled) hash never matches.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::State;
@@ -96,6 +96,24 @@ fn with_cookies(
     response
 }
 
+/// A password hash of LinOTP's kind (sha512_crypt, 656,000 rounds) of random text, checked
+/// when no administrator has the name given: an unknown name then takes as long as a wrong
+/// password, so response times do not tell which names exist.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        let mut random = [0u8; 16];
+        if linotp_crypto::random::fill_random(&mut random).is_err() {
+            return String::new();
+        }
+        linotp_crypto::hash_password(&hex_text(&random)).unwrap_or_default()
+    })
+}
+
+fn hex_text(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 /// The resolver spec of the admin-realm resolver that knows `username` with `password`.
 fn authenticate_admin(
     app: &App,
@@ -104,6 +122,7 @@ fn authenticate_admin(
     password: &str,
 ) -> Result<Option<String>> {
     let config = app.system_config(conn)?;
+    let mut known = false;
     for spec_text in config.realm_resolvers(&app.options.admin_realm) {
         let Some(spec) = ResolverSpec::parse(&spec_text) else {
             tracing::warn!(spec = %spec_text, "unreadable resolver spec in the admin realm");
@@ -115,9 +134,13 @@ fn authenticate_admin(
         let Some(user_id) = resolver.user_id(username)? else {
             continue;
         };
+        known = true;
         if resolver.check_password(&user_id, password)? {
             return Ok(Some(spec_text.trim().to_owned()));
         }
+    }
+    if !known {
+        let _ = linotp_crypto::verify_password(password, decoy_hash());
     }
     Ok(None)
 }
