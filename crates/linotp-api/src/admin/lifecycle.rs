@@ -457,9 +457,7 @@ fn set_token_realms(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     ctx.audit.realm = realm_list.join(", ");
     let token = ctx.token(&serial)?;
     let source = ctx.realms_of(&token)?;
-    for realm in source.iter().chain(realm_list.iter()) {
-        authorize(ctx, "manageToken", Some(realm))?;
-    }
+    authorize_realm_move(ctx, &source, &realm_list)?;
     // Only realms that exist are linked (LinOTP's realm2Objects); "" means no realm.
     let mut linked = Vec::new();
     for name in &realm_list {
@@ -490,6 +488,39 @@ fn set_token_realms(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     ctx.audit.info = format!("From {from} to {to}");
     ctx.note_token_count()?;
     Ok(JsonReply::result(1).into_response())
+}
+
+/// LinOTP's `tokenrealm` check: `manageToken` in every realm the token leaves (it is in
+/// now) and in every realm it goes to; an empty target stands for the default realm.
+fn authorize_realm_move(ctx: &Ctx<'_>, source: &[String], targets: &[String]) -> Result<()> {
+    let rights = super::admin_rights(ctx, Some("manageToken"));
+    let refuse = |message: String| {
+        tracing::warn!(admin = %ctx.admin.username, "tokenrealm refused by policy");
+        Err(ApiError::Policy(message))
+    };
+    for realm in source {
+        if !rights.permits(realm) {
+            return refuse(format!(
+                "You do not have the administrative right to remove tokens from realm {}. \
+                 Check the policies.",
+                python_str_repr(realm)
+            ));
+        }
+    }
+    for realm in targets {
+        let checked = if realm.is_empty() {
+            ctx.config.default_realm().unwrap_or_default()
+        } else {
+            realm.clone()
+        };
+        if !rights.permits(&checked) {
+            return refuse(format!(
+                "You do not have the administrative right to add tokens to realm {realm}. \
+                 Check the policies."
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn copy_pin(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
@@ -706,7 +737,7 @@ fn unpair_token(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
             .into_response())
     };
     if let Err(error) = authorize(ctx, "unpair", None) {
-        return failure(ctx, error.to_string());
+        return failure(ctx, error.message());
     }
     let found = ctx.tokens_of(serial.as_deref(), &user)?;
     let token = match found.as_slice() {
@@ -719,6 +750,10 @@ fn unpair_token(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
             );
         }
     };
+    if let Err(error) = authorize_token(ctx, "unpair", &token) {
+        // LinOTP's audit info is `str(exception)`: `ERR410: …`.
+        return failure(ctx, error.message());
+    }
     ctx.audit.token_type = type_name(&token);
     ctx.audit.user = ctx.owner_login(&token)?;
     ctx.audit.realm = joined(ctx.realms_of(&token)?);

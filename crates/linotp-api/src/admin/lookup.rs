@@ -4,6 +4,7 @@
 use axum::response::{IntoResponse, Response};
 use linotp_core::{CheckContext, InfoValue, TokenKind, TokenSecret, hotp, resync as core_resync};
 use linotp_crypto::token_secrets;
+use linotp_policy::RealmRights;
 use linotp_store::challenges::{self, Challenge};
 use linotp_store::tokens::{
     self, CounterCommit, OwnerFilter, RealmFilter, Token, TokenFilter, TokenListOptions, TokenSort,
@@ -13,7 +14,10 @@ use subtle::ConstantTimeEq;
 
 use super::lifecycle::describe_tokens;
 use super::listing::token_fields;
-use super::{Access, Ctx, admin_handler, authorize, joined, token_info, type_name};
+use super::{
+    Access, Ctx, admin_handler, admin_rights, authorize, authorize_token, joined, token_info,
+    type_name,
+};
 use crate::error::{ApiError, Result, codes};
 use crate::params::Params;
 use crate::pyfmt::python_str_repr;
@@ -286,6 +290,9 @@ fn serial_by_otp(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
                 .to_owned(),
         });
     }
+    if let Some(token) = matched.first() {
+        authorize_found_serial(ctx, token)?;
+    }
     let (serial, login, resolver) = match matched.first() {
         Some(token) => {
             ctx.audit.success = true;
@@ -315,6 +322,23 @@ fn serial_by_otp(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     .into_response())
 }
 
+/// LinOTP's `checkPolicyPost("getserial")`: the token an OTP found must be in a realm the
+/// admin may search; otherwise the request fails (and its counter move is rolled back).
+fn authorize_found_serial(ctx: &mut Ctx<'_>, token: &Token) -> Result<()> {
+    let rights = admin_rights(ctx, Some("getserial"));
+    if rights == RealmRights::Unrestricted {
+        return Ok(());
+    }
+    let token_realms = ctx.realms_of(token)?;
+    if rights.permits_token(&token_realms, false) {
+        return Ok(());
+    }
+    tracing::warn!(admin = %ctx.admin.username, "getSerialByOtp found a token outside the admin's realms");
+    Err(ApiError::Policy(
+        "You do not have the administrative right to get serials from this realm!".to_owned(),
+    ))
+}
+
 fn token_owner(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     // LinOTP reads `request_params["serial"]`; its KeyError prints as the quoted name.
     let serial = params
@@ -324,6 +348,7 @@ fn token_owner(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     ctx.audit.serial.clone_from(&serial);
     authorize(ctx, "tokenowner", None)?;
     let token = ctx.token(&serial)?;
+    authorize_token(ctx, "tokenowner", &token)?;
     let info = if token.user_id.is_empty() {
         None
     } else {
@@ -463,6 +488,7 @@ fn challenge_status(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
             by_transid.insert(challenge.transid.clone(), challenge_vars(challenge));
         }
         let token = ctx.token(serial)?;
+        authorize_token(ctx, "checkstatus", &token)?;
         let token_realms = ctx.realms_of(&token)?;
         let fields = token_fields(&token, Some(&token_realms), false);
         realms_seen.extend(token_realms);
@@ -586,6 +612,7 @@ fn lookup_totp(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
         ctx.audit.info = "no token found".to_owned();
         return Ok(JsonReply::result(false).into_response());
     };
+    authorize_token(ctx, "totp_lookup", &token)?;
     ctx.audit.token_type = type_name(&token);
     ctx.audit.user = ctx.owner_login(&token)?;
     ctx.audit.realm = joined(ctx.realms_of(&token)?);

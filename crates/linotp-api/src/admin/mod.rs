@@ -99,7 +99,7 @@ pub(crate) fn authorize(ctx: &Ctx<'_>, action: &str, realm: Option<&str>) -> Res
         tracing::trace!(admin = %ctx.admin.username, action, realm, "admin action authorized");
         return Ok(());
     }
-    Err(refusal(ctx, action, realm))
+    Err(refusal(ctx, action, realm, None))
 }
 
 /// [`authorize`] for an existing token: the admin needs the action in at least one of the
@@ -115,7 +115,7 @@ pub(crate) fn authorize_token(ctx: &mut Ctx<'_>, action: &str, token: &Token) ->
         return Ok(());
     }
     let realm = token_realms.first().map(String::as_str);
-    Err(refusal(ctx, action, realm))
+    Err(refusal(ctx, action, realm, Some(token)))
 }
 
 /// The realms the request's admin may act on for `action` (`None`: any admin policy of the
@@ -127,24 +127,51 @@ pub(crate) fn admin_rights(ctx: &Ctx<'_>, action: Option<&str>) -> RealmRights {
         .admin_realms("admin", action, &PolicyContext::for_admin(admin))
 }
 
-/// LinOTP's refusal text for an admin action (`_checkAdminPolicyPre`).
-fn refusal(ctx: &Ctx<'_>, action: &str, realm: Option<&str>) -> ApiError {
+/// LinOTP's refusal text for an admin action (`_checkAdminPolicyPre`), naming `token` or
+/// else the request's serial (`None` when the request has none, as Python prints it).
+fn refusal(ctx: &Ctx<'_>, action: &str, realm: Option<&str>, token: Option<&Token>) -> ApiError {
     tracing::warn!(admin = %ctx.admin.username, action, realm, "admin action refused by policy");
-    let serial = ctx.audit.serial.as_str();
+    let serial = match token {
+        Some(token) => token.serial.as_str(),
+        None => ctx.audit.serial.as_str(),
+    };
+    // LinOTP formats the serial with `%s` or `%r`; a missing serial is Python's `None`.
+    let plain = if serial.is_empty() {
+        "None".to_owned()
+    } else {
+        serial.to_owned()
+    };
+    let quoted = if serial.is_empty() {
+        "None".to_owned()
+    } else {
+        crate::pyfmt::python_str_repr(serial)
+    };
+    let realm_repr = crate::pyfmt::python_str_repr(realm.unwrap_or_default());
     let message = match action {
-        "remove" => format!(
-            "You do not have the administrative right to remove token {}. Check the policies.",
-            crate::pyfmt::python_str_repr(serial)
+        "remove" | "reset" | "unpair" => format!(
+            "You do not have the administrative right to {action} token {quoted}. Check the policies."
         ),
         "copytokenpin" => format!(
-            "You do not have the administrative right to copy PIN of token {serial}. Check the policies."
+            "You do not have the administrative right to copy PIN of token {plain}. Check the policies."
         ),
         "copytokenuser" => format!(
-            "You do not have the administrative right to copy user of token {serial}. Check the policies."
+            "You do not have the administrative right to copy user of token {plain}. Check the policies."
         ),
         "losttoken" => format!(
-            "You do not have the administrative right to run the losttoken workflow for token {serial}. Check the policies."
+            "You do not have the administrative right to run the losttoken workflow for token {plain}. Check the policies."
         ),
+        "set" => format!(
+            "You do not have the administrative right to set token properties for {plain}. Check the policies."
+        ),
+        "setOTPPIN" => format!(
+            "You do not have the administrative right to set OTP PIN for token {plain}. Check the policies."
+        ),
+        "setMOTPPIN" | "setOCRAPIN" => {
+            let token_type = token.map(type_name).unwrap_or_else(|| "None".to_owned());
+            format!(
+                "You do not have the administrative right to set {token_type} PIN for token {plain}. Check the policies."
+            )
+        }
         "getserial" => {
             "You do not have the administrative right to get serials by OTPs in this realm!"
                 .to_owned()
@@ -152,13 +179,19 @@ fn refusal(ctx: &Ctx<'_>, action: &str, realm: Option<&str>) -> ApiError {
         "totp_lookup" => {
             "You do not have the administrative right to get token info in this realm!".to_owned()
         }
+        "tokenowner" => format!(
+            "You do not have the administrative right to get the token owner in realm {realm_repr}."
+        ),
+        "checkstatus" => format!(
+            "You do not have the administrative right to show status of token challenges in realm {realm_repr}."
+        ),
         "show" => "You do not have any rights in any realm! Check the policies.".to_owned(),
         init if init.starts_with("init") => {
             "You do not have the administrative right to enroll tokens. Check the policies."
                 .to_owned()
         }
         verb => format!(
-            "You do not have the administrative right to {verb} token {serial}. Check the policies."
+            "You do not have the administrative right to {verb} token {plain}. Check the policies."
         ),
     };
     ApiError::Policy(message)

@@ -497,6 +497,7 @@ fn set_token_validity(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let mut types = Vec::new();
     for serial in &serials {
         for mut token in super::tokens_by_serial(ctx.conn, serial)? {
+            authorize_token(ctx, "set", &token)?;
             let mut info = token_info(&token)?;
             for (limit, key) in [
                 (&count_auth_max, "count_auth_max"),
