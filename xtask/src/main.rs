@@ -1,6 +1,7 @@
 //! Project automation for linotp-rs.
 //!
-//! `cargo xtask ci`        – format check, clippy with `-D warnings`, every test.
+//! `cargo xtask ci`        – installs what the tests need (`.ci/setup`), then format check,
+//!                           clippy with `-D warnings`, every test.
 //! `cargo xtask bench`     – the load benchmark of the release server (see [`load`]);
 //!                           `--duration SECS`, `--connections 1,16`, `--only TEXT`.
 //! `cargo xtask criterion` – the criterion benchmarks of the workspace.
@@ -69,7 +70,17 @@ fn feature_args(features: &[String]) -> Vec<String> {
     }
 }
 
+/// The database servers the tests create their databases on, unless the caller names others.
+const TEST_DATABASES: [(&str, &str); 2] = [
+    (
+        "LINOTP_TEST_POSTGRES_URI",
+        "postgresql://postgres@127.0.0.1:5432/postgres?sslmode=disable",
+    ),
+    ("LINOTP_TEST_MYSQL_URI", "mysql://root@127.0.0.1:3306/test"),
+];
+
 fn ci() -> Result<(), String> {
+    setup()?;
     let features = feature_args(&optional_features());
 
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
@@ -96,6 +107,36 @@ fn ci() -> Result<(), String> {
         )?;
     }
     Ok(())
+}
+
+/// Runs `.ci/setup` (installs slapd, the database client libraries, … when missing and starts
+/// the local database servers when they are down) and points the database tests at those
+/// servers. Every test then runs against real parts; none is skipped for want of one.
+fn setup() -> Result<(), String> {
+    let root = workspace_root();
+    let status = Command::new("bash")
+        .arg(root.join(".ci/setup"))
+        .current_dir(&root)
+        .status()
+        .map_err(|err| format!("could not run .ci/setup: {err}"))?;
+    if !status.success() {
+        return Err(format!(".ci/setup failed ({status})"));
+    }
+    Ok(())
+}
+
+/// [`TEST_DATABASES`] the caller's environment does not already name.
+fn test_database_defaults() -> impl Iterator<Item = (&'static str, &'static str)> {
+    TEST_DATABASES
+        .into_iter()
+        .filter(|(name, _)| env::var_os(name).is_none())
+}
+
+fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| ".".into())
 }
 
 fn load_bench(args: &[String]) -> Result<(), String> {
@@ -142,6 +183,7 @@ fn cargo(args: &[&str], extra: &[String]) -> Result<(), String> {
     let status = Command::new(cargo_binary())
         .args(args)
         .args(extra)
+        .envs(test_database_defaults())
         .status()
         .map_err(|err| format!("could not start cargo: {err}"))?;
     if status.success() {

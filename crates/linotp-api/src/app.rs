@@ -20,6 +20,9 @@ pub struct AppOptions {
     pub admin_resolver: String,
     /// This node's name in audit rows (`linotp_server`).
     pub server_name: String,
+    /// `TLS_CA_CERTIFICATES_FILE`: the CA bundle LDAP resolvers without a `CACERTIFICATE` of
+    /// their own trust for `ldaps://` and STARTTLS (`None`: the system's roots).
+    pub tls_ca_certificates_file: Option<std::path::PathBuf>,
 }
 
 impl Default for AppOptions {
@@ -28,6 +31,7 @@ impl Default for AppOptions {
             admin_realm: "linotp_admins".to_owned(),
             admin_resolver: "LinOTP_local_admins".to_owned(),
             server_name: "localhost".to_owned(),
+            tls_ca_certificates_file: None,
         }
     }
 }

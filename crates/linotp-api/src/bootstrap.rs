@@ -565,6 +565,7 @@ pub fn prepare(settings: &Settings) -> std::result::Result<Prepared, StartupErro
         admin_realm: settings.admin_realm_name.to_lowercase(),
         admin_resolver: settings.admin_resolver_name.clone(),
         server_name: host_name(),
+        tls_ca_certificates_file: ca_bundle(&settings.tls_ca_certificates_file),
     };
     let audit_writer = start_audit(settings, &store, &options)?;
     let audit = audit_writer
@@ -595,6 +596,21 @@ pub fn prepare(settings: &Settings) -> std::result::Result<Prepared, StartupErro
         audit_writer,
         first_start,
     })
+}
+
+/// The CA bundle for outgoing TLS when it exists. The default names Debian's bundle, which a
+/// slim container may lack; LDAP resolvers then trust the system's roots (none there either,
+/// so `ldaps://` fails with a certificate error that names the resolver, not at start-up).
+fn ca_bundle(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    if path.is_file() {
+        Some(path.to_path_buf())
+    } else {
+        tracing::warn!(
+            path = %path.display(),
+            "TLS_CA_CERTIFICATES_FILE does not exist: LDAP resolvers trust the system's roots"
+        );
+        None
+    }
 }
 
 fn start_audit(

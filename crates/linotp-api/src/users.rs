@@ -199,10 +199,11 @@ const OWN_DATABASE_POOL: PoolOptions = PoolOptions {
 pub fn registry(app: &App) -> &ResolverRegistry {
     app.config
         .resolvers
-        .get_or_init(|| ResolverRegistry::new(environment(&app.store)))
+        .get_or_init(|| ResolverRegistry::new(environment(app)))
 }
 
-fn environment(store: &Store) -> ResolverEnvironment {
+fn environment(app: &App) -> ResolverEnvironment {
+    let store = &app.store;
     // Every connection to an in-memory SQLite database is a database of its own, so only the
     // main pool sees the tables there.
     let own_database = if store.uri().is_in_memory() {
@@ -215,6 +216,7 @@ fn environment(store: &Store) -> ResolverEnvironment {
     };
     ResolverEnvironment {
         own_database: Some(own_database),
+        ldap_ca_file: app.options.tls_ca_certificates_file.clone(),
         ..ResolverEnvironment::default()
     }
 }

@@ -1,14 +1,12 @@
 //! User lookups: LDAP against a real slapd (warm user lookup cache and cold), SQL on SQLite.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[path = "../tests/common/slapd.rs"]
-mod slapd;
-
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use linotp_resolvers::testing as slapd;
 use linotp_resolvers::{
     CacheSettings, CachedResolver, LdapResolver, ResolverClass, ResolverConfig, ResolverSettings,
     SqlResolver, UserIdResolver,
@@ -49,9 +47,7 @@ fn ldap_resolver(server: &slapd::Slapd) -> LdapResolver {
 }
 
 fn ldap(c: &mut Criterion) {
-    let Some(server) = slapd::Slapd::start() else {
-        return;
-    };
+    let server = slapd::Slapd::start();
     let resolver: Arc<dyn UserIdResolver> = Arc::new(ldap_resolver(&server));
     let cached = CachedResolver::new(resolver.clone(), CacheSettings::default());
     cached.user_id("alice").unwrap();

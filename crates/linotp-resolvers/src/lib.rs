@@ -57,6 +57,8 @@ mod registry;
 mod resolver;
 mod spec;
 pub mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use cache::{CacheSettings, CachedResolver};
 pub use config::{

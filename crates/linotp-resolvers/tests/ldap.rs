@@ -1,13 +1,13 @@
 //! LDAP resolver against a real slapd started for each test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::slapd::{self, SERVICE_DN, SERVICE_PW, SilentServer, Slapd, USERS, dn_of};
+use linotp_resolvers::testing::{
+    self as slapd, SERVICE_DN, SERVICE_PW, SilentServer, Slapd, USERS, dn_of,
+};
 use linotp_resolvers::{
     CacheSettings, CachedResolver, ConnectionTest, LdapResolver, ResolverClass, ResolverConfig,
     ResolverSettings, UserIdResolver, UserSearch,
@@ -56,7 +56,7 @@ fn resolver(rows: &HashMap<String, String>) -> LdapResolver {
 
 #[test]
 fn finds_users_by_login_with_dn_ids_and_maps_their_attributes() {
-    let Some(server) = Slapd::start() else { return };
+    let server = Slapd::start();
     let ldap = resolver(&config(&server.uri(), &[]));
 
     let id = ldap.user_id("alice").unwrap().expect("alice exists");
@@ -94,7 +94,7 @@ fn finds_users_by_login_with_dn_ids_and_maps_their_attributes() {
 
 #[test]
 fn entry_uuid_ids_resolve_both_ways() {
-    let Some(server) = Slapd::start() else { return };
+    let server = Slapd::start();
     let ldap = resolver(&config(&server.uri(), &[("UIDTYPE", "entryUUID")]));
     let expected = server.entry_uuid("bob");
     let id = ldap.user_id("bob").unwrap().expect("bob");
@@ -106,7 +106,7 @@ fn entry_uuid_ids_resolve_both_ways() {
 
 #[test]
 fn search_uses_the_search_filter_fields_and_search_term() {
-    let Some(server) = Slapd::start() else { return };
+    let server = Slapd::start();
     let ldap = resolver(&config(&server.uri(), &[]));
 
     let everybody = ldap.search(&UserSearch::all()).unwrap();
@@ -148,7 +148,7 @@ fn search_uses_the_search_filter_fields_and_search_term() {
 
 #[test]
 fn size_limit_cuts_searches() {
-    let Some(server) = Slapd::start() else { return };
+    let server = Slapd::start();
     let ldap = resolver(&config(&server.uri(), &[("SIZELIMIT", "2")]));
     assert_eq!(ldap.search(&UserSearch::all()).unwrap().len(), 2);
     match ldap.test_connection() {
@@ -165,7 +165,7 @@ fn size_limit_cuts_searches() {
 
 #[test]
 fn password_check_binds_as_the_user() {
-    let Some(server) = Slapd::start() else { return };
+    let server = Slapd::start();
     let ldap = resolver(&config(&server.uri(), &[]));
     for user in USERS {
         let id = ldap.user_id(user.uid).unwrap().unwrap();
@@ -183,7 +183,7 @@ fn password_check_binds_as_the_user() {
 
 #[test]
 fn fails_over_from_a_dead_server_to_a_live_one() {
-    let Some(server) = Slapd::start() else { return };
+    let server = Slapd::start();
     let dead = format!("ldap://127.0.0.1:{}", slapd::free_port());
     let uris = format!("{dead}, {}", server.uri());
     let ldap = resolver(&config(&uris, &[]));
@@ -218,7 +218,7 @@ fn a_directory_that_never_answers_fails_within_the_timeout() {
 
 #[test]
 fn a_wrong_service_password_is_an_error_not_an_unknown_user() {
-    let Some(server) = Slapd::start() else { return };
+    let server = Slapd::start();
     let ldap = resolver(&config(&server.uri(), &[("BINDPW", "wrong")]));
     assert!(ldap.user_id("alice").is_err());
     assert_eq!(
@@ -229,7 +229,7 @@ fn a_wrong_service_password_is_an_error_not_an_unknown_user() {
 
 #[test]
 fn test_connection_lists_the_user_dns() {
-    let Some(server) = Slapd::start() else { return };
+    let server = Slapd::start();
     let ldap = resolver(&config(&server.uri(), &[("UIDTYPE", "entryUUID")]));
     let test = ldap.test_connection();
     let json = test.to_json().unwrap();
@@ -247,7 +247,7 @@ fn test_connection_lists_the_user_dns() {
 
 #[test]
 fn cached_lookups_do_not_reach_the_directory() {
-    let Some(server) = Slapd::start() else { return };
+    let server = Slapd::start();
     let ldap: Arc<dyn UserIdResolver> = Arc::new(resolver(&config(&server.uri(), &[])));
     let cached = CachedResolver::new(ldap, CacheSettings::default());
     let id = cached.user_id("alice").unwrap().unwrap();
@@ -265,7 +265,7 @@ fn cached_lookups_do_not_reach_the_directory() {
 
 #[test]
 fn new_users_show_at_once_because_misses_are_not_cached() {
-    let Some(server) = Slapd::start() else { return };
+    let server = Slapd::start();
     let ldap: Arc<dyn UserIdResolver> = Arc::new(resolver(&config(&server.uri(), &[])));
     let cached = CachedResolver::new(ldap, CacheSettings::default());
     assert_eq!(cached.user_id("dave").unwrap(), None);
@@ -278,7 +278,7 @@ fn new_users_show_at_once_because_misses_are_not_cached() {
 
 #[test]
 fn many_threads_share_the_bounded_pool() {
-    let Some(server) = Slapd::start() else { return };
+    let server = Slapd::start();
     let config =
         ResolverConfig::from_config(ResolverClass::Ldap, "corp", &config(&server.uri(), &[]))
             .unwrap();
@@ -309,9 +309,7 @@ fn tls_resolver(server: &Slapd, uri: &str, overrides: &[(&str, &str)]) -> LdapRe
 
 #[test]
 fn ldaps_and_starttls_trust_the_configured_ca_only() {
-    let Some(server) = Slapd::start_tls() else {
-        return;
-    };
+    let server = Slapd::start_tls();
     let tls = server.tls.as_ref().unwrap();
     let ldaps = format!("ldaps://127.0.0.1:{}", server.ldaps_port.unwrap());
     let ca = tls.ca_pem.as_str();
@@ -346,9 +344,7 @@ fn ldaps_and_starttls_trust_the_configured_ca_only() {
 
 #[test]
 fn the_servers_ca_file_is_used_when_the_resolver_has_none() {
-    let Some(server) = Slapd::start_tls() else {
-        return;
-    };
+    let server = Slapd::start_tls();
     let tls = server.tls.as_ref().unwrap();
     let ldaps = format!("ldaps://127.0.0.1:{}", server.ldaps_port.unwrap());
     let rows = config(&ldaps, &[]);

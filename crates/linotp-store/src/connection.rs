@@ -1,6 +1,8 @@
 //! Connections, the r2d2 pool and the [`Store`] handle.
 
+use std::cell::Cell;
 use std::fmt;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -278,6 +280,12 @@ impl Store {
 /// meanwhile, whereas `IMMEDIATE` takes the write lock up front and so honours
 /// `busy_timeout`. Inside an outer transaction this becomes a savepoint. Rolls back when
 /// `body` returns an error.
+///
+/// SQLite writers of this process also queue on an in-process lock before `BEGIN IMMEDIATE`:
+/// SQLite's busy handler makes a waiting writer sleep in growing steps (up to 100 ms), so under
+/// load writers that found the file locked overslept each other's commits; queued, each starts
+/// the moment the previous one commits. The lock is per process, not per file: by default the
+/// audit trail shares the main database file, whose write lock they share anyway.
 pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, body: F) -> Result<T, E>
 where
     F: FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -288,12 +296,17 @@ where
         .transaction_depth()
         .map_err(E::from)?
         .is_none();
-    match conn {
+    let _queued = match conn {
         AnyConnection::Sqlite(sqlite) if outermost => {
+            let turn = SqliteWriterTurn::wait();
             AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+            turn
         }
-        _ => Manager::begin_transaction(conn)?,
-    }
+        _ => {
+            Manager::begin_transaction(conn)?;
+            None
+        }
+    };
     match body(conn) {
         Ok(value) => {
             Manager::commit_transaction(conn)?;
@@ -303,6 +316,40 @@ where
             Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
             Err(rollback_error) => Err(rollback_error.into()),
         },
+    }
+}
+
+/// The process's turn to write to SQLite (see [`write_transaction`]).
+static SQLITE_WRITER: Mutex<()> = Mutex::new(());
+
+thread_local! {
+    /// Whether this thread holds [`SQLITE_WRITER`]: a write transaction on a second SQLite
+    /// database inside the first must not wait for itself.
+    static HOLDS_SQLITE_WRITER: Cell<bool> = const { Cell::new(false) };
+}
+
+struct SqliteWriterTurn {
+    _guard: MutexGuard<'static, ()>,
+}
+
+impl SqliteWriterTurn {
+    /// Waits for the turn, or `None` when this thread already has it.
+    fn wait() -> Option<SqliteWriterTurn> {
+        if HOLDS_SQLITE_WRITER.with(Cell::get) {
+            return None;
+        }
+        // The lock guards no data: a panic while holding it leaves nothing inconsistent.
+        let guard = SQLITE_WRITER
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        HOLDS_SQLITE_WRITER.with(|holds| holds.set(true));
+        Some(SqliteWriterTurn { _guard: guard })
+    }
+}
+
+impl Drop for SqliteWriterTurn {
+    fn drop(&mut self) {
+        HOLDS_SQLITE_WRITER.with(|holds| holds.set(false));
     }
 }
 

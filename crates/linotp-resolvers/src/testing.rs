@@ -1,6 +1,11 @@
-//! A real OpenLDAP server for tests: `slapd` on a free loopback port with a temporary
-//! configuration, an mdb database and test users loaded with `ldapadd`; stopped when dropped.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! A real OpenLDAP server for the tests and benchmarks of this crate and the crates above it
+//! (feature `testing`): `slapd` on a free loopback port with a temporary configuration, an mdb
+//! database and test users loaded with `ldapadd`; stopped when dropped.
+//!
+//! A missing `slapd` fails the caller: `.ci/setup` (run by `cargo xtask ci`) installs it, and
+//! an LDAP test that quietly passed without a directory would prove nothing.
+// A test fixture that cannot be set up must stop the test at once, with the reason.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -15,6 +20,7 @@ pub const SERVICE_DN: &str = "cn=linotp,dc=example,dc=test";
 pub const SERVICE_PW: &str = "service-secret";
 
 /// A test user.
+#[derive(Debug)]
 pub struct TestUser {
     pub uid: &'static str,
     pub given: &'static str,
@@ -93,6 +99,7 @@ fn wait_for_port(port: u16, child: &mut Child) {
 }
 
 /// TLS material for a slapd with `ldaps://` and STARTTLS.
+#[derive(Debug)]
 pub struct TlsFiles {
     pub ca_pem: String,
     pub cert: PathBuf,
@@ -184,6 +191,7 @@ fn make_tls(dir: &Path) -> TlsFiles {
     }
 }
 
+#[derive(Debug)]
 pub struct Slapd {
     child: Child,
     _dir: tempfile::TempDir,
@@ -193,20 +201,19 @@ pub struct Slapd {
 }
 
 impl Slapd {
-    /// `None` (with a note) when slapd is not installed: `.ci/setup` installs it.
-    pub fn start() -> Option<Slapd> {
+    /// Panics when slapd is not installed (`.ci/setup` installs it).
+    pub fn start() -> Slapd {
         Slapd::start_with(false)
     }
 
     /// With `ldaps://` on a second port and STARTTLS on the first.
-    pub fn start_tls() -> Option<Slapd> {
+    pub fn start_tls() -> Slapd {
         Slapd::start_with(true)
     }
 
-    fn start_with(tls: bool) -> Option<Slapd> {
+    fn start_with(tls: bool) -> Slapd {
         let Some(binary) = slapd_binary() else {
-            eprintln!("skipped: slapd is not installed (run .ci/setup)");
-            return None;
+            panic!("slapd is not installed: run .ci/setup (apt: slapd ldap-utils)");
         };
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
@@ -271,7 +278,7 @@ impl Slapd {
             tls: tls_files,
         };
         slapd.load();
-        Some(slapd)
+        slapd
     }
 
     pub fn uri(&self) -> String {
@@ -362,6 +369,7 @@ impl Drop for Slapd {
 }
 
 /// A TCP server that accepts connections and never says a word (a hung directory).
+#[derive(Debug)]
 pub struct SilentServer {
     pub port: u16,
     _thread: std::thread::JoinHandle<()>,
