@@ -546,6 +546,33 @@ impl Client {
         params: &[(&str, &str)],
         headers: &[(&str, &str)],
     ) -> Result<Reply, String> {
+        let form = form_encode(params);
+        let (uri, body, content_type) = if method == Method::GET {
+            let uri = if form.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{form}")
+            };
+            (uri, Vec::new(), None)
+        } else {
+            (
+                path.to_owned(),
+                form.into_bytes(),
+                Some("application/x-www-form-urlencoded"),
+            )
+        };
+        self.send(method, &uri, content_type, body, headers).await
+    }
+
+    /// Sends one request with a ready body and returns the reply.
+    async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, String> {
         let stream = TcpStream::connect(self.address)
             .await
             .map_err(|error| error.to_string())?;
@@ -553,18 +580,12 @@ impl Client {
             .await
             .map_err(|error| error.to_string())?;
         tokio::spawn(connection);
-        let form = form_encode(params);
-        let (uri, body) = if method == Method::GET && !form.is_empty() {
-            (format!("{path}?{form}"), String::new())
-        } else {
-            (path.to_owned(), form)
-        };
         let mut request = Request::builder()
-            .method(method.clone())
+            .method(method)
             .uri(uri)
             .header("host", self.address.to_string());
-        if method != Method::GET {
-            request = request.header("content-type", "application/x-www-form-urlencoded");
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
         }
         if let Some(session) = &self.session {
             request = request.header("cookie", session.cookie_header());
@@ -635,6 +656,45 @@ impl Client {
         self.try_request(Method::POST, path, params, &[("x-csrf-token", &csrf)])
             .await
             .unwrap_or_else(|error| panic!("{path}: {error}"))
+    }
+
+    /// An admin upload: `multipart/form-data` POST of `params` and `files` (field name, file
+    /// name, content), with the session cookies and the CSRF header, as the web UI sends
+    /// `/tools/import_users` and `/system/importPolicy`.
+    pub async fn upload(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+        files: &[(&str, &str, &str)],
+    ) -> Reply {
+        const BOUNDARY: &str = "linotp-rs-black-box-boundary";
+        let mut body = String::new();
+        for (name, value) in params {
+            body.push_str(&format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        for (field, filename, content) in files {
+            body.push_str(&format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; \
+                 filename=\"{filename}\"\r\nContent-Type: text/plain\r\n\r\n{content}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{BOUNDARY}--\r\n"));
+        let csrf = self
+            .session
+            .as_ref()
+            .map(|session| session.csrf.clone())
+            .unwrap_or_default();
+        self.send(
+            Method::POST,
+            path,
+            Some(&format!("multipart/form-data; boundary={BOUNDARY}")),
+            body.into_bytes(),
+            &[("x-csrf-token", &csrf)],
+        )
+        .await
+        .unwrap_or_else(|error| panic!("{path}: {error}"))
     }
 
     /// A validate call: POST without session, as PAM and RADIUS modules send it.
