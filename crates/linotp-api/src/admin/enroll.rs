@@ -501,11 +501,16 @@ fn init_token(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     }
 
     let config = ctx.config.clone();
-    let enrollment = Enrollment::from_params(ctx, kind, params, &config)?;
+    let mut enrollment = Enrollment::from_params(ctx, kind, params, &config)?;
     let owner = owner_of(ctx, &user)?;
     if let Some(owner) = &owner {
         super::limits::check_enrollment(ctx, owner, kind)?;
     }
+    let pin_rules = super::pin_policy::for_enrollment(ctx, &user, owner.as_ref())?;
+    if let Some(random) = pin_rules.random {
+        enrollment.pin = Some(random);
+    }
+    enrollment.encrypt_pin |= pin_rules.encrypt;
 
     let naming = super::limits::enrollment_naming(ctx, owner.as_ref(), &user.realm)?;
     let fill = |template: &str| {

@@ -693,18 +693,8 @@ fn clamp(value: i64) -> i32 {
 
 /// A random password of letters and digits (LinOTP's `generate_password`).
 fn random_password(ctx: &Ctx<'_>, length: usize) -> Result<Zeroizing<String>> {
-    const POOL: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut password = Zeroizing::new(String::with_capacity(length));
-    while password.len() < length {
-        let mut byte = [0u8; 1];
-        ctx.app.security.random(&mut byte)?;
-        // Rejection sampling keeps every character equally likely.
-        let limit = u8::try_from(256 - 256 % POOL.len()).unwrap_or(u8::MAX);
-        if byte[0] < limit {
-            password.push(char::from(POOL[usize::from(byte[0]) % POOL.len()]));
-        }
-    }
-    Ok(password)
+    const POOL: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    super::pin_policy::random_text(ctx, POOL, length)
 }
 
 /// The end of a lost token's validity: `days` after today, 23:59, as `dd/mm/yy HH:MM`.

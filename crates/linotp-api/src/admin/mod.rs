@@ -30,6 +30,7 @@ mod limits;
 mod listing;
 mod lookup;
 pub mod otpauth;
+mod pin_policy;
 mod settings;
 
 use std::collections::HashSet;

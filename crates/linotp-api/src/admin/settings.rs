@@ -178,9 +178,12 @@ fn set_settings(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
         let encrypt = lower
             .optional("encryptpin")
             .is_some_and(|value| value.eq_ignore_ascii_case("true"));
+        let by_serial = serial.as_deref().is_some_and(|serial| !serial.is_empty());
         let ids = touched.targets.clone();
         for id in ids {
             if let Some(token) = touched.rows.get_mut(&id) {
+                let encrypt =
+                    encrypt || super::pin_policy::encrypt_on_set(ctx, &user, token, by_serial)?;
                 store_pin(ctx, token, &pin, encrypt)?;
             }
         }
