@@ -9,6 +9,9 @@
 //! 3. Starts the server again and drives it over loopback with our own load generator
 //!    (tokio + hyper, keep-alive connections, one request in flight per connection), for
 //!    each scenario at 1 and 16 connections: a warm-up second, then the measured period.
+//!    The realm scenarios ([`realm_scenarios`]) first define an LDAP realm on a real slapd and an
+//!    SQL realm on an SQLite users table over HTTP, with one user and HOTP token per
+//!    connection.
 //! 4. Prints requests/s, p50 and p99 latency per run, the server's peak RSS (`VmHWM`), and
 //!    how the audit trail fared (rows written, signatures still pending at the end).
 
@@ -31,6 +34,10 @@ use linotp_store::tokens::{self, Token};
 use linotp_store::users::{self, ImportedUser};
 use linotp_store::{Store, config, defaults, realms};
 use tokio::net::TcpStream;
+
+use realm_scenarios::{HotpUser, RealmKind, RealmUsers};
+
+mod realm_scenarios;
 
 /// Benchmark settings (`cargo xtask bench [--duration SECS] [--connections 1,16]`).
 #[derive(Debug, Clone)]
@@ -97,35 +104,74 @@ const SHOW_TOKENS: usize = 1000;
 struct Scenario {
     name: &'static str,
     path: &'static str,
-    body: String,
+    workload: Workload,
     admin: bool,
     /// Text every successful reply contains.
     expect: &'static str,
 }
 
-/// The three workloads of the issue.
+/// What the requests of a scenario send.
+enum Workload {
+    /// The same body on every request.
+    Fixed(String),
+    /// Each connection checks its own user of this realm with the next OTP of the user's
+    /// HOTP token.
+    RealmUsers(RealmKind),
+}
+
+/// The body source of one connection.
+#[derive(Clone)]
+enum RequestBody {
+    Fixed(Bytes),
+    NextOtp(Arc<HotpUser>),
+}
+
+impl RequestBody {
+    fn next(&self) -> Result<Bytes, String> {
+        match self {
+            RequestBody::Fixed(body) => Ok(body.clone()),
+            RequestBody::NextOtp(user) => user.next_check(),
+        }
+    }
+}
+
+/// The workloads of the issues.
 fn scenarios() -> Vec<Scenario> {
     vec![
         Scenario {
             name: "validate/check wrong OTP (HOTP)",
             path: "/validate/check",
-            body: format!("user=benchuser&pass={HOTP_PIN}000000"),
+            workload: Workload::Fixed(format!("user=benchuser&pass={HOTP_PIN}000000")),
             admin: false,
             expect: "\"value\": false",
         },
         Scenario {
             name: "validate/check_s spass success",
             path: "/validate/check_s",
-            body: format!("serial={SPASS_SERIAL}&pass={SPASS_PIN}"),
+            workload: Workload::Fixed(format!("serial={SPASS_SERIAL}&pass={SPASS_PIN}")),
             admin: false,
             expect: "\"value\": true",
         },
         Scenario {
             name: "admin/show 1,000 tokens",
             path: "/admin/show",
-            body: String::new(),
+            workload: Workload::Fixed(String::new()),
             admin: true,
             expect: "SHOW0999",
+        },
+        Scenario {
+            name: "validate/check user@ldaprealm HOTP success",
+            path: "/validate/check",
+            workload: Workload::RealmUsers(RealmKind::Ldap),
+            admin: false,
+            expect: "\"value\": true",
+        },
+        Scenario {
+            name: "validate/check user@sqlrealm HOTP success",
+            path: "/validate/check",
+            workload: Workload::RealmUsers(RealmKind::Sql),
+            admin: false,
+            expect: "\"value\": true",
         },
     ]
 }
@@ -159,7 +205,12 @@ pub fn run(cargo: &str, options: &BenchOptions) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|error| format!("tokio runtime: {error}"))?;
-    let results = runtime.block_on(drive(server.address, server.child.id(), options));
+    let results = runtime.block_on(drive(
+        server.address,
+        server.child.id(),
+        work.path(),
+        options,
+    ));
     let peak_rss_kb = server.peak_rss_kb();
     let stop_started = Instant::now();
     server.stop()?;
@@ -482,7 +533,7 @@ async fn login(address: SocketAddr) -> Result<Target, String> {
 async fn worker(
     target: Arc<Target>,
     path: &'static str,
-    body: Bytes,
+    body: RequestBody,
     admin: bool,
     expect: &'static str,
     until: Instant,
@@ -506,8 +557,16 @@ async fn worker(
         let Some(connection) = sender.as_mut() else {
             continue;
         };
+        let request_body = match body.next() {
+            Ok(request_body) => request_body,
+            Err(error) => {
+                errors += 1;
+                first_error.get_or_insert(error);
+                break;
+            }
+        };
         let started = Instant::now();
-        match send(connection, &target, Method::POST, path, body.clone(), admin).await {
+        match send(connection, &target, Method::POST, path, request_body, admin).await {
             Ok((200, _, reply)) if reply.contains(expect) => {
                 let micros = started.elapsed().as_micros();
                 latencies.push(u32::try_from(micros).unwrap_or(u32::MAX));
@@ -531,17 +590,21 @@ async fn worker(
     (latencies.len() as u64, errors, latencies, first_error)
 }
 
+/// One run of `scenario` on `connections` connections; `bodies` gives each connection its
+/// body source (at least `connections` of them).
 async fn measure(
     target: &Arc<Target>,
     scenario: &Scenario,
+    bodies: &[RequestBody],
     connections: usize,
     period: Duration,
 ) -> RunResult {
-    let body = Bytes::from(scenario.body.clone());
     let started = Instant::now();
     let until = started + period;
-    let tasks: Vec<_> = (0..connections)
-        .map(|_| {
+    let tasks: Vec<_> = bodies
+        .iter()
+        .take(connections)
+        .map(|body| {
             tokio::spawn(worker(
                 Arc::clone(target),
                 scenario.path,
@@ -580,6 +643,7 @@ async fn measure(
 async fn drive(
     address: SocketAddr,
     pid: u32,
+    work: &Path,
     options: &BenchOptions,
 ) -> Result<Vec<RunResult>, String> {
     let target = Arc::new(login(address).await?);
@@ -590,14 +654,42 @@ async fn drive(
             .as_deref()
             .is_none_or(|only| scenario.name.contains(only))
     };
+    let most_connections = options.connections.iter().copied().max().unwrap_or(1);
+    // Realms (and slapd) live until every run is done.
+    let mut prepared_realms: Vec<(RealmKind, RealmUsers)> = Vec::new();
     for scenario in scenarios().into_iter().filter(wanted) {
+        let bodies: Vec<RequestBody> = match &scenario.workload {
+            Workload::Fixed(body) => {
+                vec![RequestBody::Fixed(Bytes::from(body.clone())); most_connections]
+            }
+            Workload::RealmUsers(kind) => {
+                let prepared = match prepared_realms.iter().find(|(known, _)| known == kind) {
+                    Some((_, prepared)) => prepared,
+                    None => {
+                        eprintln!("xtask: defining {kind:?} realm with {most_connections} users");
+                        let prepared =
+                            realm_scenarios::prepare(&target, *kind, most_connections, work)
+                                .await?;
+                        prepared_realms.push((*kind, prepared));
+                        &prepared_realms[prepared_realms.len() - 1].1
+                    }
+                };
+                prepared
+                    .users
+                    .iter()
+                    .map(|user| RequestBody::NextOtp(Arc::clone(user)))
+                    .collect()
+            }
+        };
         for &connections in &options.connections {
-            // Warm-up: connections, caches, the page cache of the database.
-            let _ = measure(&target, &scenario, connections, Duration::from_secs(1)).await;
-            let mut result = measure(&target, &scenario, connections, options.duration).await;
+            // Warm-up: connections, caches (the realm's user lookups), the database's pages.
+            let warm_up = Duration::from_secs(1);
+            let _ = measure(&target, &scenario, &bodies, connections, warm_up).await;
+            let mut result =
+                measure(&target, &scenario, &bodies, connections, options.duration).await;
             result.peak_rss_kb = peak_rss_kb(pid);
             eprintln!(
-                "xtask: {:<34} {:>3} conns {:>9.1} req/s, peak RSS {} kB",
+                "xtask: {:<44} {:>3} conns {:>9.1} req/s, peak RSS {} kB",
                 result.scenario,
                 result.connections,
                 result.per_second(),
