@@ -703,6 +703,71 @@ impl Client {
             .request(Method::POST, path, params)
             .await
     }
+
+    /// An admin call that must succeed: its `result.value`.
+    pub async fn call(&self, path: &str, params: &[(&str, &str)]) -> serde_json::Value {
+        value_of(&self.admin(path, params).await, path)
+    }
+
+    /// `/system/setRealm`: `realm` made of the resolvers in `resolver_specs`.
+    pub async fn set_realm(&self, realm: &str, resolver_specs: &str) {
+        let value = self
+            .call(
+                "/system/setRealm",
+                &[("realm", realm), ("resolvers", resolver_specs)],
+            )
+            .await;
+        assert_eq!(value, true, "setRealm {realm}");
+    }
+
+    /// `/system/setPolicy` with `fields` (which name it).
+    pub async fn set_policy(&self, fields: &[(&str, &str)]) {
+        let name = fields
+            .iter()
+            .find(|(key, _)| *key == "name")
+            .map(|(_, name)| *name)
+            .expect("the policy has a name");
+        let reply = self.call("/system/setPolicy", fields).await;
+        assert!(
+            reply[format!("setPolicy {name}")].is_object(),
+            "setPolicy {name}: {reply}"
+        );
+    }
+
+    /// `/tools/import_users` of a CSV with a header line and clear-text passwords into the
+    /// imported-users resolver `resolver`; the summary LinOTP answers.
+    pub async fn import_users(&self, resolver: &str, csv: &str) -> serde_json::Value {
+        let reply = self
+            .upload(
+                "/tools/import_users",
+                &[
+                    ("resolver", resolver),
+                    ("skip_header", "true"),
+                    ("passwords_in_plaintext", "true"),
+                ],
+                &[("file", "users.csv", csv)],
+            )
+            .await;
+        value_of(&reply, "/tools/import_users")
+    }
+
+    /// `/validate/check` as a PAM module sends it; the reply must be a regular LinOTP answer
+    /// (never an error) and its value says whether the user got in.
+    pub async fn check(&self, params: &[(&str, &str)]) -> bool {
+        let reply = self.validate("/validate/check", params).await;
+        value_of(&reply, "/validate/check")
+            .as_bool()
+            .unwrap_or_else(|| panic!("value is no boolean: {}", reply.body))
+    }
+}
+
+/// The `result.value` of a reply that must be a successful LinOTP answer (HTTP 200,
+/// `result.status` true).
+pub fn value_of(reply: &Reply, what: &str) -> serde_json::Value {
+    assert_eq!(reply.status, 200, "{what}: {}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["result"]["status"], true, "{what}: {}", reply.body);
+    body["result"]["value"].clone()
 }
 
 /// Sends a golden case as the corpus' client did (admin cookies and CSRF header as the case

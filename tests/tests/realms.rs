@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use linotp_core::{HashAlgorithm, hotp, totp};
 use linotp_resolvers::testing::{SERVICE_DN, SERVICE_PW, Slapd};
 use linotp_store::diesel::connection::SimpleConnection;
-use linotp_tests::{Client, DataDir, Reply, ServerProcess};
+use linotp_tests::{Client, DataDir, ServerProcess};
 use serde_json::{Value, json};
 
 const ADMIN_PASSWORD: &str = "Realm-Admin-1";
@@ -31,53 +31,6 @@ async fn start_server() -> (DataDir, ServerProcess, Client) {
         .unwrap();
     let admin = server.client().login("admin", ADMIN_PASSWORD).await;
     (data, server, admin)
-}
-
-/// The `result.value` of a reply that must be a successful LinOTP answer.
-fn value(reply: &Reply, what: &str) -> Value {
-    assert_eq!(reply.status, 200, "{what}: {}", reply.body);
-    let body = reply.json();
-    assert_eq!(body["result"]["status"], true, "{what}: {}", reply.body);
-    body["result"]["value"].clone()
-}
-
-async fn admin_call(admin: &Client, path: &str, params: &[(&str, &str)]) -> Value {
-    value(&admin.admin(path, params).await, path)
-}
-
-async fn set_realm(admin: &Client, realm: &str, resolver_spec: &str) {
-    assert_eq!(
-        admin_call(
-            admin,
-            "/system/setRealm",
-            &[("realm", realm), ("resolvers", resolver_spec)]
-        )
-        .await,
-        true
-    );
-}
-
-async fn set_policy(admin: &Client, fields: &[(&str, &str)]) {
-    let name = fields
-        .iter()
-        .find(|(key, _)| *key == "name")
-        .map(|(_, name)| *name)
-        .unwrap();
-    let reply = admin_call(admin, "/system/setPolicy", fields).await;
-    assert!(
-        reply[format!("setPolicy {name}")].is_object(),
-        "setPolicy {name}: {reply}"
-    );
-}
-
-/// `/validate/check` as a PAM module sends it; the reply must be a regular LinOTP answer
-/// (never an error), its value says whether the user got in.
-async fn check(server: &ServerProcess, params: &[(&str, &str)]) -> bool {
-    let reply = server.client().validate("/validate/check", params).await;
-    let accepted = value(&reply, "/validate/check");
-    accepted
-        .as_bool()
-        .unwrap_or_else(|| panic!("value is no boolean: {}", reply.body))
 }
 
 fn hotp_value(counter: u64) -> String {
@@ -121,38 +74,40 @@ async fn authenticate_in_realm(server: &ServerProcess, admin: &Client, user: &Re
     let qualified = format!("{login}@{realm}");
     let hotp_serial = format!("{realm}-hotp");
     let totp_serial = format!("{realm}-totp");
-    let enrolled = admin_call(
-        admin,
-        "/admin/init",
-        &[
-            ("type", "hmac"),
-            ("serial", &hotp_serial),
-            ("otpkey", HOTP_KEY_HEX),
-            ("pin", HOTP_PIN),
-            ("user", login),
-            ("realm", realm),
-        ],
-    )
-    .await;
+    let enrolled = admin
+        .call(
+            "/admin/init",
+            &[
+                ("type", "hmac"),
+                ("serial", &hotp_serial),
+                ("otpkey", HOTP_KEY_HEX),
+                ("pin", HOTP_PIN),
+                ("user", login),
+                ("realm", realm),
+            ],
+        )
+        .await;
     assert_eq!(enrolled, true, "HOTP token for {qualified}");
-    let enrolled = admin_call(
-        admin,
-        "/admin/init",
-        &[
-            ("type", "totp"),
-            ("serial", &totp_serial),
-            ("otpkey", TOTP_KEY_HEX),
-            ("timeStep", "30"),
-            ("pin", TOTP_PIN),
-            ("user", &qualified),
-        ],
-    )
-    .await;
+    let enrolled = admin
+        .call(
+            "/admin/init",
+            &[
+                ("type", "totp"),
+                ("serial", &totp_serial),
+                ("otpkey", TOTP_KEY_HEX),
+                ("timeStep", "30"),
+                ("pin", TOTP_PIN),
+                ("user", &qualified),
+            ],
+        )
+        .await;
     assert_eq!(
         enrolled, true,
         "TOTP token for {qualified} (user@realm form)"
     );
-    let owned = admin_call(admin, "/admin/show", &[("user", login), ("realm", realm)]).await;
+    let owned = admin
+        .call("/admin/show", &[("user", login), ("realm", realm)])
+        .await;
     let mut serials: Vec<&str> = owned["data"]
         .as_array()
         .unwrap()
@@ -169,110 +124,138 @@ async fn authenticate_in_realm(server: &ServerProcess, admin: &Client, user: &Re
     let pass = |pin: &str, otp: &str| format!("{pin}{otp}");
     // HOTP with the token PIN, user@realm.
     let first = pass(HOTP_PIN, &hotp_value(0));
-    assert!(check(server, &[("user", &qualified), ("pass", &first)]).await);
     assert!(
-        !check(server, &[("user", &qualified), ("pass", &first)]).await,
+        server
+            .client()
+            .check(&[("user", &qualified), ("pass", &first)])
+            .await
+    );
+    assert!(
+        !server
+            .client()
+            .check(&[("user", &qualified), ("pass", &first)])
+            .await,
         "a replayed HOTP value is refused"
     );
     let wrong_pin = pass("not-the-pin", &hotp_value(1));
     assert!(
-        !check(server, &[("user", &qualified), ("pass", &wrong_pin)]).await,
+        !server
+            .client()
+            .check(&[("user", &qualified), ("pass", &wrong_pin)])
+            .await,
         "a wrong PIN is refused"
     );
     let password_instead_of_pin = pass(password, &hotp_value(2));
     assert!(
-        !check(
-            server,
-            &[("user", &qualified), ("pass", &password_instead_of_pin)]
-        )
-        .await,
+        !server
+            .client()
+            .check(&[("user", &qualified), ("pass", &password_instead_of_pin)])
+            .await,
         "without otppin=1 the user's password is no PIN"
     );
     // The same user named by separate user and realm parameters.
     let separate = pass(HOTP_PIN, &hotp_value(3));
     assert!(
-        check(
-            server,
-            &[("user", login), ("realm", realm), ("pass", &separate)]
-        )
-        .await
+        server
+            .client()
+            .check(&[("user", login), ("realm", realm), ("pass", &separate)])
+            .await
     );
 
     // TOTP: the current value once.
     let mut totp_counter = current_totp_counter();
     let current = pass(TOTP_PIN, &totp_value(totp_counter));
-    assert!(check(server, &[("user", &qualified), ("pass", &current)]).await);
     assert!(
-        !check(server, &[("user", &qualified), ("pass", &current)]).await,
+        server
+            .client()
+            .check(&[("user", &qualified), ("pass", &current)])
+            .await
+    );
+    assert!(
+        !server
+            .client()
+            .check(&[("user", &qualified), ("pass", &current)])
+            .await,
         "a replayed TOTP value is refused"
     );
     // A TOTP value under the HOTP token's PIN matches no token.
     totp_counter += 1;
     let crossed = pass(HOTP_PIN, &totp_value(totp_counter));
-    assert!(!check(server, &[("user", &qualified), ("pass", &crossed)]).await);
+    assert!(
+        !server
+            .client()
+            .check(&[("user", &qualified), ("pass", &crossed)])
+            .await
+    );
 
     // An unknown user gets LinOTP's plain "no" (status true, value false), not an error.
     let stranger = format!("{stranger}@{realm}");
     assert!(
-        !check(
-            server,
-            &[
+        !server
+            .client()
+            .check(&[
                 ("user", &stranger),
                 ("pass", &pass(HOTP_PIN, &hotp_value(4)))
-            ]
-        )
-        .await,
+            ])
+            .await,
         "{stranger} is not in {realm}"
     );
 
     // otppin=1: the user's directory password replaces the token PIN, for both tokens.
-    set_policy(
-        admin,
-        &[
+    admin
+        .set_policy(&[
             ("name", &format!("otppin_{realm}")),
             ("scope", "authentication"),
             ("action", "otppin=1"),
             ("realm", realm),
             ("user", "*"),
             ("client", "*"),
-        ],
-    )
-    .await;
+        ])
+        .await;
     let with_password = pass(password, &hotp_value(5));
     assert!(
-        check(server, &[("user", &qualified), ("pass", &with_password)]).await,
+        server
+            .client()
+            .check(&[("user", &qualified), ("pass", &with_password)])
+            .await,
         "otppin=1: password + HOTP"
     );
     let with_token_pin = pass(HOTP_PIN, &hotp_value(6));
     assert!(
-        !check(server, &[("user", &qualified), ("pass", &with_token_pin)]).await,
+        !server
+            .client()
+            .check(&[("user", &qualified), ("pass", &with_token_pin)])
+            .await,
         "otppin=1: the token PIN no longer works"
     );
     let wrong_password = pass("Wrong-Pw9", &hotp_value(7));
-    assert!(!check(server, &[("user", &qualified), ("pass", &wrong_password)]).await);
+    assert!(
+        !server
+            .client()
+            .check(&[("user", &qualified), ("pass", &wrong_password)])
+            .await
+    );
     totp_counter += 1;
     let totp_with_password = pass(password, &totp_value(totp_counter));
     assert!(
-        check(
-            server,
-            &[
+        server
+            .client()
+            .check(&[
                 ("user", login),
                 ("realm", realm),
                 ("pass", &totp_with_password)
-            ]
-        )
-        .await,
+            ])
+            .await,
         "otppin=1: password + TOTP"
     );
     assert!(
-        !check(
-            server,
-            &[
+        !server
+            .client()
+            .check(&[
                 ("user", &stranger),
                 ("pass", &pass(password, &hotp_value(8)))
-            ]
-        )
-        .await
+            ])
+            .await
     );
 }
 
@@ -281,9 +264,7 @@ async fn an_ldap_realm_authenticates_its_users_with_hotp_and_totp() {
     let slapd = Slapd::start();
     let (_data, server, admin) = start_server().await;
     let uri = slapd.uri();
-    let defined = admin_call(
-        &admin,
-        "/system/setResolver",
+    let defined = admin.call("/system/setResolver",
         &[
             ("name", "corpldap"),
             ("type", "ldapresolver"),
@@ -308,18 +289,18 @@ async fn an_ldap_realm_authenticates_its_users_with_hotp_and_totp() {
     )
     .await;
     assert_eq!(defined, true);
-    set_realm(
-        &admin,
-        "ldaprealm",
-        "useridresolver.LDAPIdResolver.IdResolver.corpldap",
-    )
-    .await;
-    let listed = admin_call(
-        &admin,
-        "/admin/userlist",
-        &[("realm", "ldaprealm"), ("username", "alice")],
-    )
-    .await;
+    admin
+        .set_realm(
+            "ldaprealm",
+            "useridresolver.LDAPIdResolver.IdResolver.corpldap",
+        )
+        .await;
+    let listed = admin
+        .call(
+            "/admin/userlist",
+            &[("realm", "ldaprealm"), ("username", "alice")],
+        )
+        .await;
     assert_eq!(listed[0]["email"], "alice@example.test", "{listed}");
     assert_eq!(
         listed[0]["userid"],
@@ -372,32 +353,29 @@ async fn an_sql_realm_authenticates_its_users_with_hotp_and_totp() {
     drop(store);
 
     let (_data, server, admin) = start_server().await;
-    let defined = admin_call(
-        &admin,
-        "/system/setResolver",
-        &[
-            ("name", "people"),
-            ("type", "sqlresolver"),
-            ("Connect", &connect),
-            ("Password", "not-used-by-sqlite"),
-            ("Table", "people"),
-            (
-                "Map",
-                r#"{"userid": "id", "username": "login", "password": "pw", "email": "mail"}"#,
-            ),
-            ("Where", "active = 1"),
-            ("Encoding", "utf-8"),
-            ("Limit", "1000"),
-        ],
-    )
-    .await;
+    let defined = admin
+        .call(
+            "/system/setResolver",
+            &[
+                ("name", "people"),
+                ("type", "sqlresolver"),
+                ("Connect", &connect),
+                ("Password", "not-used-by-sqlite"),
+                ("Table", "people"),
+                (
+                    "Map",
+                    r#"{"userid": "id", "username": "login", "password": "pw", "email": "mail"}"#,
+                ),
+                ("Where", "active = 1"),
+                ("Encoding", "utf-8"),
+                ("Limit", "1000"),
+            ],
+        )
+        .await;
     assert_eq!(defined, true);
-    set_realm(
-        &admin,
-        "sqlrealm",
-        "useridresolver.SQLIdResolver.IdResolver.people",
-    )
-    .await;
+    admin
+        .set_realm("sqlrealm", "useridresolver.SQLIdResolver.IdResolver.people")
+        .await;
 
     // frank is in the table but not active: the Where clause hides him from the realm.
     authenticate_in_realm(
@@ -418,37 +396,20 @@ const IMPORTED_CSV: &str = "username,userid,surname,givenname,email,phone,mobile
 gina,i1,Gray,Gina,gina@example.test,,,Gina-Pw7\n\
 hank,i2,Hill,Hank,hank@example.test,,,Hank-Pw8\n";
 
-async fn import_users(admin: &Client, resolver: &str, csv: &str) -> Value {
-    value(
-        &admin
-            .upload(
-                "/tools/import_users",
-                &[
-                    ("resolver", resolver),
-                    ("skip_header", "true"),
-                    ("passwords_in_plaintext", "true"),
-                ],
-                &[("file", "users.csv", csv)],
-            )
-            .await,
-        "/tools/import_users",
-    )
-}
-
 #[tokio::test]
 async fn an_imported_users_realm_authenticates_its_users_with_hotp_and_totp() {
     let (_data, server, admin) = start_server().await;
-    let imported = import_users(&admin, "imported", IMPORTED_CSV).await;
+    let imported = admin.import_users("imported", IMPORTED_CSV).await;
     assert_eq!(
         imported,
         json!({"created": {"i1": "gina", "i2": "hank"}, "updated": {}, "modified": {}, "deleted": {}})
     );
-    set_realm(
-        &admin,
-        "importrealm",
-        "useridresolver.SQLIdResolver.IdResolver.imported",
-    )
-    .await;
+    admin
+        .set_realm(
+            "importrealm",
+            "useridresolver.SQLIdResolver.IdResolver.imported",
+        )
+        .await;
     authenticate_in_realm(
         &server,
         &admin,
@@ -481,51 +442,45 @@ fn serials_of(show: &Value) -> Vec<String> {
 
 /// Every policy, as `/system/getPolicy` lists them.
 async fn all_policies(admin: &Client) -> Value {
-    admin_call(admin, "/system/getPolicy", &[]).await
+    admin.call("/system/getPolicy", &[]).await
 }
 
 #[tokio::test]
 async fn a_realm_admin_sees_only_its_realm_and_policies_survive_export_and_import() {
     let (data, server, admin) = start_server().await;
-    import_users(
-        &admin,
-        "teama",
-        "username,userid,surname,givenname,email,phone,mobile,password\n\
+    admin
+        .import_users(
+            "teama",
+            "username,userid,surname,givenname,email,phone,mobile,password\n\
          anna,a1,A,Anna,anna@example.test,,,Anna-Pw1\n",
-    )
-    .await;
-    import_users(
-        &admin,
-        "teamb",
-        "username,userid,surname,givenname,email,phone,mobile,password\n\
-         bert,b1,B,Bert,bert@example.test,,,Bert-Pw1\n",
-    )
-    .await;
-    set_realm(
-        &admin,
-        "reala",
-        "useridresolver.SQLIdResolver.IdResolver.teama",
-    )
-    .await;
-    set_realm(
-        &admin,
-        "realb",
-        "useridresolver.SQLIdResolver.IdResolver.teamb",
-    )
-    .await;
-    for (serial, user) in [("TOKA1", "anna@reala"), ("TOKB1", "bert@realb")] {
-        let enrolled = admin_call(
-            &admin,
-            "/admin/init",
-            &[
-                ("type", "hmac"),
-                ("serial", serial),
-                ("otpkey", HOTP_KEY_HEX),
-                ("pin", "pin"),
-                ("user", user),
-            ],
         )
         .await;
+    admin
+        .import_users(
+            "teamb",
+            "username,userid,surname,givenname,email,phone,mobile,password\n\
+         bert,b1,B,Bert,bert@example.test,,,Bert-Pw1\n",
+        )
+        .await;
+    admin
+        .set_realm("reala", "useridresolver.SQLIdResolver.IdResolver.teama")
+        .await;
+    admin
+        .set_realm("realb", "useridresolver.SQLIdResolver.IdResolver.teamb")
+        .await;
+    for (serial, user) in [("TOKA1", "anna@reala"), ("TOKB1", "bert@realb")] {
+        let enrolled = admin
+            .call(
+                "/admin/init",
+                &[
+                    ("type", "hmac"),
+                    ("serial", serial),
+                    ("otpkey", HOTP_KEY_HEX),
+                    ("pin", "pin"),
+                    ("user", user),
+                ],
+            )
+            .await;
         assert_eq!(enrolled, true);
     }
 
@@ -549,48 +504,42 @@ async fn a_realm_admin_sees_only_its_realm_and_policies_survive_export_and_impor
         String::from_utf8_lossy(&password.stderr)
     );
 
-    set_policy(
-        &admin,
-        &[
+    admin
+        .set_policy(&[
             ("name", "superuser"),
             ("scope", "admin"),
             ("action", "*"),
             ("realm", "*"),
             ("user", "admin"),
             ("client", "*"),
-        ],
-    )
-    .await;
-    set_policy(
-        &admin,
-        &[
+        ])
+        .await;
+    admin
+        .set_policy(&[
             ("name", "helpdesk_a"),
             ("scope", "admin"),
             ("action", "show, initHMAC, assign"),
             ("realm", "reala"),
             ("user", "helpdesk"),
             ("client", "*"),
-        ],
-    )
-    .await;
-    set_policy(
-        &admin,
-        &[
+        ])
+        .await;
+    admin
+        .set_policy(&[
             ("name", "otppin_b"),
             ("scope", "authentication"),
             ("action", "otppin=1"),
             ("realm", "realb"),
             ("user", "*"),
             ("client", "*"),
-        ],
-    )
-    .await;
+        ])
+        .await;
 
     let helpdesk = server.client().login("helpdesk", "Helpdesk-Pw1").await;
-    let restricted = || async { serials_of(&admin_call(&helpdesk, "/admin/show", &[]).await) };
+    let restricted = || async { serials_of(&helpdesk.call("/admin/show", &[]).await) };
     assert_eq!(restricted().await, ["TOKA1"], "helpdesk sees realm A only");
     assert_eq!(
-        serials_of(&admin_call(&admin, "/admin/show", &[]).await),
+        serials_of(&admin.call("/admin/show", &[]).await),
         ["TOKA1", "TOKB1"],
         "the superuser sees every realm"
     );
@@ -629,12 +578,12 @@ async fn a_realm_admin_sees_only_its_realm_and_policies_survive_export_and_impor
         "INI sections: {exported}"
     );
 
-    let deleted = admin_call(
-        &admin,
-        "/system/delPolicy",
-        &[("name", "superuser,helpdesk_a,otppin_b")],
-    )
-    .await;
+    let deleted = admin
+        .call(
+            "/system/delPolicy",
+            &[("name", "superuser,helpdesk_a,otppin_b")],
+        )
+        .await;
     assert!(deleted["delPolicy"]["result"].is_object(), "{deleted}");
     assert_eq!(all_policies(&admin).await, json!({}));
     assert_eq!(

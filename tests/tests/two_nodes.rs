@@ -6,36 +6,20 @@
 
 use linotp_core::{HashAlgorithm, hotp};
 use linotp_store::testing::TestDb;
-use linotp_tests::{Client, DataDir, Reply, ServerProcess};
+use linotp_tests::{Client, DataDir, ServerProcess, value_of};
 use serde_json::{Value, json};
 
 const ADMIN_PASSWORD: &str = "Two-Nodes-1";
 const HOTP_KEY: &[u8] = b"12345678901234567890";
 const HOTP_KEY_HEX: &str = "3132333435363738393031323334353637383930";
 
-/// The `result.value` of a reply that must be a successful LinOTP answer.
-fn value(reply: &Reply, what: &str) -> Value {
-    assert_eq!(reply.status, 200, "{what}: {}", reply.body);
-    let body = reply.json();
-    assert_eq!(body["result"]["status"], true, "{what}: {}", reply.body);
-    body["result"]["value"].clone()
-}
-
-async fn call(admin: &Client, path: &str, params: &[(&str, &str)]) -> Value {
-    value(&admin.admin(path, params).await, path)
-}
-
 async fn get_config(admin: &Client, key: &str) -> Value {
-    let reply = call(admin, "/system/getConfig", &[("key", key)]).await;
+    let reply = admin.call("/system/getConfig", &[("key", key)]).await;
     reply[format!("getConfig {key}")].clone()
 }
 
 async fn check(node: &ServerProcess, user: &str, pass: &str) -> bool {
-    let reply = node
-        .client()
-        .validate("/validate/check", &[("user", user), ("pass", pass)])
-        .await;
-    value(&reply, "/validate/check").as_bool().unwrap()
+    node.client().check(&[("user", user), ("pass", pass)]).await
 }
 
 fn otp(counter: u64) -> String {
@@ -67,35 +51,37 @@ async fn every_node_sees_a_change_at_once(node_a: &ServerProcess, node_b: &Serve
     // Config: set, change and delete on A; B's next request sees each state.
     assert_eq!(get_config(&admin_b, "e2e.greeting").await, Value::Null);
     for greeting in ["hello", "hello again"] {
-        let set = call(
-            &admin_a,
-            "/system/setConfig",
-            &[("key", "e2e.greeting"), ("value", greeting)],
-        )
-        .await;
+        let set = admin_a
+            .call(
+                "/system/setConfig",
+                &[("key", "e2e.greeting"), ("value", greeting)],
+            )
+            .await;
         assert_eq!(set, json!({"setConfig e2e.greeting": true}));
         assert_eq!(get_config(&admin_b, "e2e.greeting").await, greeting);
     }
-    let all_on_b = call(&admin_b, "/system/getConfig", &[]).await;
+    let all_on_b = admin_b.call("/system/getConfig", &[]).await;
     assert_eq!(all_on_b["e2e.greeting"], "hello again", "{all_on_b}");
-    let deleted = call(&admin_a, "/system/delConfig", &[("key", "e2e.greeting")]).await;
+    let deleted = admin_a
+        .call("/system/delConfig", &[("key", "e2e.greeting")])
+        .await;
     assert_eq!(deleted, json!({"delConfig e2e.greeting": true}));
     assert_eq!(get_config(&admin_b, "e2e.greeting").await, Value::Null);
-    let all_on_b = call(&admin_b, "/system/getConfig", &[]).await;
+    let all_on_b = admin_b.call("/system/getConfig", &[]).await;
     assert!(all_on_b.get("e2e.greeting").is_none(), "{all_on_b}");
 
     // A password-typed value is stored encrypted: B never shows it in clear either.
     let secret = "Clear-Secret-4711";
-    call(
-        &admin_a,
-        "/system/setConfig",
-        &[
-            ("key", "e2e.secret"),
-            ("value", secret),
-            ("type", "password"),
-        ],
-    )
-    .await;
+    admin_a
+        .call(
+            "/system/setConfig",
+            &[
+                ("key", "e2e.secret"),
+                ("value", secret),
+                ("type", "password"),
+            ],
+        )
+        .await;
     for reply in [
         admin_b
             .admin("/system/getConfig", &[("key", "e2e.secret")])
@@ -127,64 +113,64 @@ async fn every_node_sees_a_change_at_once(node_a: &ServerProcess, node_b: &Serve
             )],
         )
         .await;
-    value(&imported, "/tools/import_users");
-    let realm = call(
-        &admin_a,
-        "/system/setRealm",
-        &[
-            ("realm", "sharedrealm"),
-            (
-                "resolvers",
-                "useridresolver.SQLIdResolver.IdResolver.shared",
-            ),
-        ],
-    )
-    .await;
+    value_of(&imported, "/tools/import_users");
+    let realm = admin_a
+        .call(
+            "/system/setRealm",
+            &[
+                ("realm", "sharedrealm"),
+                (
+                    "resolvers",
+                    "useridresolver.SQLIdResolver.IdResolver.shared",
+                ),
+            ],
+        )
+        .await;
     assert_eq!(realm, true);
-    let realms_on_b = call(&admin_b, "/system/getRealms", &[]).await;
+    let realms_on_b = admin_b.call("/system/getRealms", &[]).await;
     assert!(realms_on_b.get("sharedrealm").is_some(), "{realms_on_b}");
-    let users_on_b = call(
-        &admin_b,
-        "/admin/userlist",
-        &[("realm", "sharedrealm"), ("username", "*")],
-    )
-    .await;
+    let users_on_b = admin_b
+        .call(
+            "/admin/userlist",
+            &[("realm", "sharedrealm"), ("username", "*")],
+        )
+        .await;
     assert_eq!(users_on_b[0]["username"], "nora", "{users_on_b}");
     assert_eq!(users_on_b[0]["email"], "nora@example.test");
 
     // A token enrolled on A authenticates on B, and A's authentication policy governs B's
     // very next check.
-    let enrolled = call(
-        &admin_a,
-        "/admin/init",
-        &[
-            ("type", "hmac"),
-            ("serial", "NODE-HOTP"),
-            ("otpkey", HOTP_KEY_HEX),
-            ("pin", "token-pin"),
-            ("user", "nora@sharedrealm"),
-        ],
-    )
-    .await;
+    let enrolled = admin_a
+        .call(
+            "/admin/init",
+            &[
+                ("type", "hmac"),
+                ("serial", "NODE-HOTP"),
+                ("otpkey", HOTP_KEY_HEX),
+                ("pin", "token-pin"),
+                ("user", "nora@sharedrealm"),
+            ],
+        )
+        .await;
     assert_eq!(enrolled, true);
     assert!(check(node_b, "nora@sharedrealm", &format!("token-pin{}", otp(0))).await);
     assert!(
         !check(node_a, "nora@sharedrealm", &format!("token-pin{}", otp(0))).await,
         "B's success moved the counter A checks against"
     );
-    call(
-        &admin_a,
-        "/system/setPolicy",
-        &[
-            ("name", "otppin_shared"),
-            ("scope", "authentication"),
-            ("action", "otppin=1"),
-            ("realm", "sharedrealm"),
-            ("user", "*"),
-            ("client", "*"),
-        ],
-    )
-    .await;
+    admin_a
+        .call(
+            "/system/setPolicy",
+            &[
+                ("name", "otppin_shared"),
+                ("scope", "authentication"),
+                ("action", "otppin=1"),
+                ("realm", "sharedrealm"),
+                ("user", "*"),
+                ("client", "*"),
+            ],
+        )
+        .await;
     assert!(
         !check(node_b, "nora@sharedrealm", &format!("token-pin{}", otp(1))).await,
         "otppin=1 set on A: B refuses the token PIN"
@@ -193,26 +179,28 @@ async fn every_node_sees_a_change_at_once(node_a: &ServerProcess, node_b: &Serve
         check(node_b, "nora@sharedrealm", &format!("Nora-Pw1{}", otp(2))).await,
         "otppin=1 set on A: B takes the user's password"
     );
-    call(&admin_a, "/system/delPolicy", &[("name", "otppin_shared")]).await;
+    admin_a
+        .call("/system/delPolicy", &[("name", "otppin_shared")])
+        .await;
     assert!(
         check(node_b, "nora@sharedrealm", &format!("token-pin{}", otp(3))).await,
         "the policy deleted on A is gone on B"
     );
 
     // An admin policy set on A restricts the same administrator on B at once.
-    call(
-        &admin_a,
-        "/system/setPolicy",
-        &[
-            ("name", "admin_show_only"),
-            ("scope", "admin"),
-            ("action", "show"),
-            ("realm", "*"),
-            ("user", "admin"),
-            ("client", "*"),
-        ],
-    )
-    .await;
+    admin_a
+        .call(
+            "/system/setPolicy",
+            &[
+                ("name", "admin_show_only"),
+                ("scope", "admin"),
+                ("action", "show"),
+                ("realm", "*"),
+                ("user", "admin"),
+                ("client", "*"),
+            ],
+        )
+        .await;
     let enrol = [
         ("type", "hmac"),
         ("serial", "NODE-HOTP2"),
@@ -223,19 +211,16 @@ async fn every_node_sees_a_change_at_once(node_a: &ServerProcess, node_b: &Serve
     let refusal = refused.json();
     assert_eq!(refusal["result"]["status"], false, "{}", refused.body);
     assert_eq!(refusal["result"]["error"]["code"], 410, "{}", refused.body);
-    let shown = call(&admin_b, "/admin/show", &[]).await;
+    let shown = admin_b.call("/admin/show", &[]).await;
     assert_eq!(
         shown["resultset"]["tokens"], 1,
         "show is still allowed: {shown}"
     );
-    call(
-        &admin_a,
-        "/system/delPolicy",
-        &[("name", "admin_show_only")],
-    )
-    .await;
+    admin_a
+        .call("/system/delPolicy", &[("name", "admin_show_only")])
+        .await;
     assert_eq!(
-        call(&admin_b, "/admin/init", &enrol).await,
+        admin_b.call("/admin/init", &enrol).await,
         true,
         "the admin policy deleted on A is gone on B"
     );

@@ -23,6 +23,8 @@ pub struct AppOptions {
     /// `TLS_CA_CERTIFICATES_FILE`: the CA bundle LDAP resolvers without a `CACERTIFICATE` of
     /// their own trust for `ldaps://` and STARTTLS (`None`: the system's roots).
     pub tls_ca_certificates_file: Option<std::path::PathBuf>,
+    /// How remote authentication servers (`forward_server`) are asked.
+    pub remote: linotp_providers::remote::RemoteSettings,
 }
 
 impl Default for AppOptions {
@@ -32,6 +34,7 @@ impl Default for AppOptions {
             admin_resolver: "LinOTP_local_admins".to_owned(),
             server_name: "localhost".to_owned(),
             tls_ca_certificates_file: None,
+            remote: linotp_providers::remote::RemoteSettings::default(),
         }
     }
 }

@@ -561,11 +561,17 @@ pub fn prepare(settings: &Settings) -> std::result::Result<Prepared, StartupErro
     let security: Arc<dyn SecurityModule> =
         Arc::new(DefaultSecurityModule::from_key_file(&settings.secret_file)?);
 
+    let ca_file = ca_bundle(&settings.tls_ca_certificates_file);
     let options = AppOptions {
         admin_realm: settings.admin_realm_name.to_lowercase(),
         admin_resolver: settings.admin_resolver_name.clone(),
         server_name: host_name(),
-        tls_ca_certificates_file: ca_bundle(&settings.tls_ca_certificates_file),
+        remote: linotp_providers::remote::RemoteSettings {
+            nas_identifier: settings.radius_nas_identifier.clone(),
+            ca_file: ca_file.clone(),
+            ..Default::default()
+        },
+        tls_ca_certificates_file: ca_file,
     };
     let audit_writer = start_audit(settings, &store, &options)?;
     let audit = audit_writer

@@ -178,6 +178,25 @@ impl<'a> AuthPolicies<'a> {
         )
     }
 
+    /// `authentication/forward_server`: the remote servers that decide for this user.
+    pub fn forward_servers(&self, subject: &UserContext) -> Option<String> {
+        logged(
+            self.policies.forward_server(&self.ctx(subject)),
+            None,
+            "forward_server",
+        )
+        .filter(|servers| !servers.trim().is_empty())
+    }
+
+    /// `authentication/forward_on_no_token`: forward only users without tokens.
+    pub fn forward_on_no_token(&self, subject: &UserContext) -> bool {
+        logged(
+            self.policies.forward_on_no_token(&self.ctx(subject)),
+            false,
+            "forward_on_no_token",
+        )
+    }
+
     /// `authorization/tokentype`: whether a token of `token_type` may authenticate.
     pub fn token_type_allowed(&self, subject: &UserContext, token_type: &str) -> bool {
         logged(

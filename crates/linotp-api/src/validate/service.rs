@@ -32,6 +32,7 @@ use linotp_core::{
     check_token, finish, split_pass,
 };
 use linotp_policy::UserContext;
+use linotp_providers::remote::{RemoteAnswer, RemoteCheck, RemoteServer, check_first_answering};
 use linotp_store::AnyConnection;
 use linotp_store::tokens::{self, Token};
 use serde_json::{Map, Value, json};
@@ -420,6 +421,16 @@ fn check_user_pass_inner(
     audit.realm = user.realm.clone();
     subject.user = Some(user.clone());
 
+    if !request.policies.forward_on_no_token(&user_subject) {
+        match request.policies.forward_servers(&user_subject) {
+            Some(servers) => {
+                let pass = pass.as_deref().map_or("", String::as_str);
+                return Ok(forward(&request, &user, &servers, pass, &options, audit));
+            }
+            None => audit.action_detail = "Not forwarded (no servers)".to_owned(),
+        }
+    }
+
     let mut rows = match &options.serial {
         Some(serial) => tokens::get_by_serial(conn, serial)?.into_iter().collect(),
         None => users::tokens_of(conn, &user)?,
@@ -431,6 +442,7 @@ fn check_user_pass_inner(
             &user,
             &user_subject,
             pass.as_deref().map(String::as_str),
+            &options,
             audit,
         ));
     }
@@ -457,12 +469,13 @@ fn check_user_pass_inner(
 }
 
 /// A known user without tokens: `PassOnUserNoToken`, then policies `passthru` (the whole
-/// pass is checked as the user's password) and `passOnNoToken`.
+/// pass is checked as the user's password), `passOnNoToken` and `forward_on_no_token`.
 fn without_tokens(
     request: &Request<'_>,
     user: &ResolvedUser,
     user_subject: &UserContext,
     pass: Option<&str>,
+    options: &CheckOptions,
     audit: &mut AuditTrail,
 ) -> Answer {
     audit.action_detail = "User has no tokens assigned".to_owned();
@@ -484,7 +497,83 @@ fn without_tokens(
         audit.action_detail = "Authenticated by passOnNoToken policy".to_owned();
         return Answer::plain(true);
     }
+    if request.policies.forward_on_no_token(user_subject) {
+        match request.policies.forward_servers(user_subject) {
+            Some(servers) => {
+                return forward(request, user, &servers, pass.unwrap_or(""), options, audit);
+            }
+            None => audit.action_detail = "Not forwarded (no servers)".to_owned(),
+        }
+    }
     Answer::plain(false)
+}
+
+/// `authentication/forward_server`: the first remote server that answers decides, as LinOTP's
+/// `ForwardServerPolicy.do_request` lets it; a challenge it opens is handed to the client.
+/// When none answers (or the policy names no usable server) the user is refused.
+fn forward(
+    request: &Request<'_>,
+    user: &ResolvedUser,
+    servers: &str,
+    pass: &str,
+    options: &CheckOptions,
+    audit: &mut AuditTrail,
+) -> Answer {
+    let remote_options: Vec<(String, String)> = options
+        .transaction_id
+        .iter()
+        .map(|id| ("transactionid".to_owned(), id.clone()))
+        .collect();
+    let check = RemoteCheck {
+        login: &user.login,
+        realm: Some(user.realm.as_str()).filter(|realm| !realm.is_empty()),
+        password: pass,
+        options: &remote_options,
+    };
+    let answer =
+        RemoteServer::parse_list(servers, request.app.security.as_ref()).and_then(|servers| {
+            tracing::info!(
+                user = %user.login,
+                servers = %servers.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
+                "forwarding the authentication"
+            );
+            block_on_remote(check_first_answering(
+                &servers,
+                &check,
+                &request.app.options.remote,
+            ))
+        });
+    let answer = answer.unwrap_or_else(|error| {
+        tracing::warn!(user = %user.login, %error, "forwarded authentication failed");
+        RemoteAnswer::default()
+    });
+    audit.action_detail = format!(
+        "Forwarded, result {}",
+        if answer.accepted { "True" } else { "False" }
+    );
+    Answer {
+        accepted: answer.accepted,
+        detail: (!answer.detail.is_empty()).then(|| Value::Object(answer.detail)),
+        ..Answer::default()
+    }
+}
+
+/// Runs a remote request from the blocking thread a check runs on (see [`App::with_conn`]).
+fn block_on_remote<T>(
+    future: impl std::future::Future<Output = linotp_providers::Result<T>>,
+) -> linotp_providers::Result<T> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle.block_on(future),
+        // Called outside the server (a benchmark, a tool): a runtime of its own.
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| linotp_providers::ProviderError::Unreachable {
+                server: "forward_server".to_owned(),
+                message: format!("no async runtime: {error}"),
+            })?
+            .block_on(future),
+    }
 }
 
 fn user_password_matches(
