@@ -5,13 +5,14 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use linotp_core::{HashAlgorithm, InfoValue, TokenKind, parse_validity_date};
 use linotp_crypto::token_secrets;
+use linotp_policy::RealmRights;
 use linotp_store::realms;
 use linotp_store::tokens::{self, Token, TokenFilter, TokenListOptions};
 use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
 
 use super::otpauth::{self, OtpAuth, python_str};
-use super::{Access, Ctx, admin_handler, authorize, store_info, token_info};
+use super::{Access, Ctx, admin_handler, admin_rights, store_info, token_info};
 use crate::error::{ApiError, Result, codes};
 use crate::params::Params;
 use crate::pyfmt::python_str_repr;
@@ -469,13 +470,7 @@ fn init_token(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
         ),
     })?;
     let user = ctx.requested_user(params);
-    // LinOTP's admin actions name the token class: `initHMAC`, `initTOTP`, `initSPASS`, …
-    let init_action = format!("init{}", kind.linotp_type().to_uppercase());
-    authorize(
-        ctx,
-        &init_action,
-        (!user.login.is_empty() && !user.realm.is_empty()).then_some(user.realm.as_str()),
-    )?;
+    let admin_realms = authorize_init(ctx, kind, &user, params)?;
 
     let serial = match params
         .optional("serial")
@@ -564,14 +559,19 @@ fn init_token(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
         }
         None => tokens::insert(ctx.conn, &row)?,
     };
-    let realm_names = token_realms(ctx, &user, params)?;
+    let realm_names = token_realms(ctx, &user, params, &admin_realms)?;
     let names: Vec<&str> = realm_names.iter().map(String::as_str).collect();
     realms::set_token_realms(ctx.conn, row.id, &names)?;
 
     ctx.audit.serial.clone_from(&row.serial);
     ctx.audit.token_type = kind.linotp_type().to_owned();
     ctx.audit.success = true;
-    ctx.audit.realm.clone_from(&user.realm);
+    ctx.audit.realm = if user.realm.is_empty() {
+        admin_realms.join(", ")
+    } else {
+        user.realm.clone()
+    };
+    super::limits::check_realm_count_after(ctx, &user.realm)?;
     ctx.note_token_count()?;
 
     let detail = init_detail(&row.serial, &enrollment.seed, url.as_deref())?;
@@ -582,6 +582,74 @@ fn init_token(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     Ok(JsonReply::result(true)
         .detail(Value::Object(detail))
         .into_response())
+}
+
+/// LinOTP's admin-rights pre-check of `init` (`init<TYPE>`, e.g. `initHMAC`): the user the
+/// token is for must be in a realm the admin may enroll in, the admin must have that right
+/// somewhere, and re-initialising an existing token needs the right in one of its realms.
+/// The refusals name the `serial` and `type` parameters as Python prints them (`None` when
+/// absent).
+///
+/// Returns the realms a token enrolled without a user goes into so that the admin sees it
+/// afterwards: those the admin may enroll in, unless the admin may enroll everywhere.
+fn authorize_init(
+    ctx: &mut Ctx<'_>,
+    kind: TokenKind,
+    user: &RequestedUser,
+    params: &Params,
+) -> Result<Vec<String>> {
+    let init_action = format!("init{}", kind.linotp_type().to_uppercase());
+    let rights = admin_rights(ctx, Some(&init_action));
+    let admin_realms = match &rights {
+        RealmRights::Unrestricted => return Ok(Vec::new()),
+        RealmRights::Only(realms) if user.login.is_empty() => realms.iter().cloned().collect(),
+        RealmRights::Only(_) | RealmRights::AllExcept(_) => Vec::new(),
+    };
+    let shown = |name: &str| {
+        params
+            .optional(name)
+            .map_or_else(|| "None".to_owned(), |value| value.into_owned())
+    };
+    let (serial, token_type) = (shown("serial"), shown("type"));
+    let admin = ctx.admin.username.clone();
+    let refuse = |message: String| {
+        tracing::warn!(%admin, action = %init_action, "init refused by policy");
+        Err(ApiError::Policy(message))
+    };
+    if !user.login.is_empty() && !rights.permits(&user.realm) {
+        // The realm as the request spelled it (LinOTP keeps the user's realm unchanged).
+        let realm = params
+            .optional("realm")
+            .filter(|realm| !realm.is_empty())
+            .map_or_else(|| user.realm.clone(), |realm| realm.into_owned());
+        return refuse(format!(
+            "You do not have the administrative right to init token {serial} of type \
+             {token_type} to user {}@{realm}. Check the policies.",
+            user.login
+        ));
+    }
+    if !rights.has_any() {
+        return refuse(
+            "You do not have the administrative right to enroll tokens. Check the policies."
+                .to_owned(),
+        );
+    }
+    if let Some(existing) = params
+        .optional("serial")
+        .filter(|serial| !serial.is_empty())
+        .map(|serial| tokens::get_by_serial(ctx.conn, &serial))
+        .transpose()?
+        .flatten()
+    {
+        let token_realms = ctx.realms_of(&existing)?;
+        if !rights.permits_token(&token_realms, false) {
+            return refuse(format!(
+                "You do not have the administrative right to init token {serial} of type \
+                 {token_type}."
+            ));
+        }
+    }
+    Ok(admin_realms)
 }
 
 fn clamp(value: i64) -> i32 {
@@ -614,15 +682,21 @@ pub(crate) fn unknown_user(login: &str) -> ApiError {
     }
 }
 
-/// The realms a new token goes into: the user's realm (created when missing), plus the
-/// `realm` and `tokenrealm` parameters where those realms exist.
-fn token_realms(ctx: &mut Ctx<'_>, user: &RequestedUser, params: &Params) -> Result<Vec<String>> {
+/// The realms a new token goes into: the user's realm (created when missing), plus
+/// `admin_realms` (see [`authorize_init`]) and the `realm` and `tokenrealm` parameters where
+/// those realms exist.
+fn token_realms(
+    ctx: &mut Ctx<'_>,
+    user: &RequestedUser,
+    params: &Params,
+    admin_realms: &[String],
+) -> Result<Vec<String>> {
     let mut names: Vec<String> = Vec::new();
     if !user.is_empty() && !user.realm.is_empty() {
         realms::get_or_create(ctx.conn, &user.realm)?;
         names.push(user.realm.to_lowercase());
     }
-    let mut requested: Vec<String> = Vec::new();
+    let mut requested: Vec<String> = admin_realms.to_vec();
     if let Some(realm) = params.optional("realm") {
         requested.push(realm.into_owned());
     }

@@ -216,9 +216,9 @@ fn switch_tokens(ctx: &mut Ctx<'_>, params: &Params, active: bool) -> Result<Res
         } else {
             Vec::new()
         };
-        match matching.len() {
-            1 => {}
-            0 => return Err(ApiError::NoTokenWithSerial { serial }),
+        match matching.as_slice() {
+            [token] => check_enable_room(ctx, token)?,
+            [] => return Err(ApiError::NoTokenWithSerial { serial }),
             _ => {
                 return Err(ApiError::Coded {
                     id: crate::error::codes::TOKEN_NOT_FOUND,
@@ -260,8 +260,29 @@ fn switch_tokens(ctx: &mut Ctx<'_>, params: &Params, active: bool) -> Result<Res
         joined(&owners)
     };
     ctx.audit.realm = joined(&audit_realms);
+    if active {
+        super::limits::check_realm_count_after(ctx, &user.realm)?;
+    }
     ctx.note_token_count()?;
     Ok(count_reply(count, serial.as_deref(), &user).into_response())
+}
+
+/// LinOTP's `enable` pre-check: the admin may enable the token, and an inactive token may
+/// only become active where each of its realms has room left under `tokencount`.
+fn check_enable_room(ctx: &mut Ctx<'_>, token: &Token) -> Result<()> {
+    authorize_token(ctx, "enable", token)?;
+    if token.is_active {
+        return Ok(());
+    }
+    for realm in ctx.realms_of(token)? {
+        if !super::limits::realm_has_room(ctx, &realm, 1)? {
+            return Err(ApiError::Policy(format!(
+                "You may not enable any more tokens in realm {realm}. Check the policy \
+                 'tokencount'"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `value` = number of tokens touched; when none, LinOTP's hint in `detail.message`.
@@ -307,6 +328,9 @@ fn assign_tokens(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
         authorize_token(ctx, "assign", &token)?;
         // LinOTP assigns to "no user" when the request names none.
         let owner = super::enroll::owner_of(ctx, &user)?;
+        if let Some(owner) = &owner {
+            super::limits::check_maxtoken(ctx, owner, &[type_name(&token).to_lowercase()])?;
+        }
         match &owner {
             Some(owner) => {
                 token.user_id.clone_from(&owner.user_id);
@@ -333,6 +357,8 @@ fn assign_tokens(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
         push_unique(&mut owners, [ctx.owner_login(&token)?]);
         push_unique(&mut types, [type_name(&token)]);
     }
+    set_random_pins(ctx, &user, &serials)?;
+    super::limits::check_realm_count_after(ctx, &user.realm)?;
     ctx.audit.success = true;
     ctx.audit.token_type = joined(&types);
     ctx.audit.user = if user.is_empty() {
@@ -345,6 +371,22 @@ fn assign_tokens(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     Ok(JsonReply::result(true)
         .id(i64::try_from(serials.len()).unwrap_or(i64::MAX))
         .into_response())
+}
+
+/// LinOTP's `assign` post-check: with `otp_pin_random` for the request user, every assigned
+/// token gets a random PIN of its own in place of the one the request named. As in LinOTP
+/// the random PIN is stored hashed and appears nowhere in the reply.
+fn set_random_pins(ctx: &mut Ctx<'_>, user: &RequestedUser, serials: &[String]) -> Result<()> {
+    let owner = super::enroll::owner_of(ctx, user)?;
+    for serial in serials {
+        let Some(pin) = super::pin_policy::for_enrollment(ctx, user, owner.as_ref())?.random else {
+            return Ok(());
+        };
+        let mut token = ctx.token(serial)?;
+        set_pin(ctx, &mut token, &pin, false)?;
+        tokens::update(ctx.conn, &token)?;
+    }
+    Ok(())
 }
 
 /// Sets a token PIN: hashed, or encrypted (`@@…`) with `encryptpin=true`.
@@ -491,11 +533,14 @@ fn set_token_realms(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
 }
 
 /// LinOTP's `tokenrealm` check: `manageToken` in every realm the token leaves (it is in
-/// now) and in every realm it goes to; an empty target stands for the default realm.
-fn authorize_realm_move(ctx: &Ctx<'_>, source: &[String], targets: &[String]) -> Result<()> {
+/// now) and in every realm it goes to (an empty target stands for the default realm), and
+/// room under `tokencount` for one more active token in each target realm, even one the
+/// token is already in.
+fn authorize_realm_move(ctx: &mut Ctx<'_>, source: &[String], targets: &[String]) -> Result<()> {
     let rights = super::admin_rights(ctx, Some("manageToken"));
+    let admin = ctx.admin.username.clone();
     let refuse = |message: String| {
-        tracing::warn!(admin = %ctx.admin.username, "tokenrealm refused by policy");
+        tracing::warn!(%admin, "tokenrealm refused by policy");
         Err(ApiError::Policy(message))
     };
     for realm in source {
@@ -517,6 +562,12 @@ fn authorize_realm_move(ctx: &Ctx<'_>, source: &[String], targets: &[String]) ->
             return refuse(format!(
                 "You do not have the administrative right to add tokens to realm {realm}. \
                  Check the policies."
+            ));
+        }
+        if !super::limits::realm_has_room(ctx, realm, 1)? {
+            return refuse(format!(
+                "You may not put any more tokens in realm {}. Check the policy 'tokencount'",
+                python_str_repr(realm)
             ));
         }
     }

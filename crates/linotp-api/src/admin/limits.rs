@@ -1,13 +1,19 @@
-//! Enrollment-scope limits checked before `/admin/init` creates a token: `tokencount` (the
-//! most tokens a realm may hold), `maxtoken` (the most tokens a user may own) and
-//! `maxtoken<TYPE>` (per token type), as LinOTP's `checkPolicyPre("init")` checks them.
+//! Enrollment-scope limits: `tokencount` (the most active tokens a realm may hold),
+//! `maxtoken` (the most tokens a user may own) and `maxtoken<TYPE>` (per token type).
+//!
+//! LinOTP checks them where tokens arrive: `maxtoken*` before `/admin/init` and
+//! `/admin/assign` give a user a token; `tokencount` before `/admin/init` (the user's realm),
+//! `/admin/enable` of an inactive token (each of its realms) and `/admin/tokenrealm` (each
+//! target realm), and once more after `init`, `assign` and `enable` for the request user's
+//! realm (`checkPolicyPost`). Only active tokens count towards `tokencount`
+//! (`getTokenInRealm`), and its policy is looked up by realm alone.
 
 use linotp_core::TokenKind;
 use linotp_store::tokens::{self, RealmFilter, TokenFilter, TokenListOptions};
 
 use super::Ctx;
 use crate::error::{ApiError, Result, codes};
-use crate::policy::{PolicyContext, RequestOrigin, user_context_for};
+use crate::policy::{RequestOrigin, user_context_for};
 use crate::pyfmt::python_str_repr;
 use crate::users::{self, ResolvedUser};
 
@@ -17,6 +23,20 @@ pub(crate) fn check_enrollment(
     ctx: &mut Ctx<'_>,
     owner: &ResolvedUser,
     kind: TokenKind,
+) -> Result<()> {
+    check_maxtoken(ctx, owner, &[kind.linotp_type().to_lowercase()])?;
+    if !realm_has_room(ctx, &owner.realm, 1)? {
+        return Err(realm_full(&owner.realm));
+    }
+    Ok(())
+}
+
+/// LinOTP's `check_maxtoken`: one more token for `owner` must stay within the user's
+/// `maxtoken` (411) and, for each of `type_names` (lower-case), `maxtoken<TYPE>` (412).
+pub(crate) fn check_maxtoken(
+    ctx: &mut Ctx<'_>,
+    owner: &ResolvedUser,
+    type_names: &[String],
 ) -> Result<()> {
     let user = user_context_for(ctx.app, &ctx.config, ctx.conn, owner)?;
     let policy_ctx = RequestOrigin::new(ctx.app.now(), None).for_user(user);
@@ -35,14 +55,16 @@ pub(crate) fn check_enrollment(
         });
     }
 
-    let type_name = kind.linotp_type().to_lowercase();
-    if let Some(limit) = policies
-        .maxtoken_for_type(&policy_ctx, &type_name)
-        .map_err(policy_error)?
-    {
+    for type_name in type_names {
+        let Some(limit) = policies
+            .maxtoken_for_type(&policy_ctx, type_name)
+            .map_err(policy_error)?
+        else {
+            continue;
+        };
         let typed = owned
             .iter()
-            .filter(|token| super::type_name(token).to_lowercase() == type_name)
+            .filter(|token| super::type_name(token).to_lowercase() == *type_name)
             .count() as u64;
         if typed + 1 > limit {
             tracing::warn!(realm = %owner.realm, limit, "maxtoken for the type reached");
@@ -56,24 +78,58 @@ pub(crate) fn check_enrollment(
             });
         }
     }
-
-    check_realm_count(ctx, &owner.realm, &policy_ctx)
+    Ok(())
 }
 
-/// LinOTP's `_check_token_count(user)`: the realm must have room for one more token.
-fn check_realm_count(ctx: &mut Ctx<'_>, realm: &str, policy_ctx: &PolicyContext) -> Result<()> {
+/// LinOTP's `_check_token_count(realm=…)`: whether `realm` holds at most its `tokencount`
+/// once `offset` more active tokens are in it (1 before an action, 0 after it). A realm
+/// without the policy, no realm, or one the configuration does not define always has room.
+pub(crate) fn realm_has_room(ctx: &mut Ctx<'_>, realm: &str, offset: u64) -> Result<bool> {
+    if realm.is_empty() || !users::realm_exists(&ctx.config, realm) {
+        return Ok(true);
+    }
+    let policy_ctx = RequestOrigin::new(ctx.app.now(), None).for_realm(realm);
     let Some(limit) = ctx
         .config
         .policies()
-        .tokencount(policy_ctx)
+        .tokencount(&policy_ctx)
         .map_err(policy_error)?
     else {
-        return Ok(());
+        return Ok(true);
     };
-    let in_realm = tokens::list(
+    let active = active_tokens_in(ctx, realm)?;
+    if active + offset > limit {
+        tracing::warn!(realm, limit, active, "tokencount of the realm reached");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// LinOTP's post-check of `init`, `assign` and `enable`: after the change, the request
+/// user's realm must still be within its `tokencount`.
+pub(crate) fn check_realm_count_after(ctx: &mut Ctx<'_>, realm: &str) -> Result<()> {
+    if realm_has_room(ctx, realm, 0)? {
+        return Ok(());
+    }
+    Err(realm_full(realm))
+}
+
+/// LinOTP's refusal when a realm's `tokencount` is reached by an enrollment or assignment.
+fn realm_full(realm: &str) -> ApiError {
+    ApiError::Policy(format!(
+        "The maximum allowed number of tokens for the realm {} was reached. You can not \
+         init any more tokens. Check the policies scope=enrollment, action=tokencount.",
+        python_str_repr(realm)
+    ))
+}
+
+/// Active tokens in `realm` (LinOTP's `getTokenInRealm`).
+fn active_tokens_in(ctx: &mut Ctx<'_>, realm: &str) -> Result<u64> {
+    let total = tokens::list(
         ctx.conn,
         &TokenFilter {
-            realms: Some(RealmFilter::AnyOf(vec![realm.to_owned()])),
+            realms: Some(RealmFilter::AnyOf(vec![realm.to_lowercase()])),
+            active: Some(true),
             ..TokenFilter::default()
         },
         &TokenListOptions {
@@ -82,15 +138,7 @@ fn check_realm_count(ctx: &mut Ctx<'_>, realm: &str, policy_ctx: &PolicyContext)
         },
     )?
     .total;
-    if u64::try_from(in_realm).unwrap_or(0) + 1 > limit {
-        tracing::warn!(realm, limit, "tokencount reached");
-        return Err(ApiError::Policy(format!(
-            "The maximum allowed number of tokens for the realm {} was reached. You can not \
-             init any more tokens. Check the policies scope=enrollment, action=tokencount.",
-            python_str_repr(realm)
-        )));
-    }
-    Ok(())
+    Ok(u64::try_from(total).unwrap_or(0))
 }
 
 /// The `tokenlabel` template (`None`: LinOTP's fallback) and `tokenissuer` template of an

@@ -1,0 +1,584 @@
+//! Enrollment limits and admin rights where tokens arrive outside `/admin/init`:
+//! `tokencount` on `/admin/tokenrealm` and on enabling an inactive token, `maxtoken*` and
+//! the post-check `tokencount` on `/admin/assign`, `otp_pin_random` on `/admin/assign`, and
+//! LinOTP's refusal texts of `/admin/init` for a user or an existing token outside the
+//! admin's realms. Each refusal carries LinOTP's code and text and changes nothing; the same
+//! request within the limits works.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin_support;
+
+use admin_support::{Admin, RFC4226_HEX, RFC4226_OTPS};
+use linotp_crypto::token_secrets;
+
+/// LinOTP's PolicyException code.
+const POLICY_ERROR: i64 = 410;
+
+async fn set_policy(admin: &Admin, name: &str, scope: &str, action: &str, realm: &str, user: &str) {
+    let reply = admin
+        .post(
+            "/system/setPolicy",
+            &[
+                ("name", name),
+                ("scope", scope),
+                ("action", action),
+                ("realm", realm),
+                ("user", user),
+            ],
+        )
+        .await;
+    assert_eq!(reply.json()["result"]["status"], true, "{}", reply.text());
+}
+
+async fn enroll(admin: &Admin, token_type: &str, serial: &str, user: &str, realm: &str) {
+    let reply = admin
+        .post(
+            "/admin/init",
+            &[
+                ("type", token_type),
+                ("serial", serial),
+                ("otpkey", RFC4226_HEX),
+                ("user", user),
+                ("realm", realm),
+            ],
+        )
+        .await;
+    assert_eq!(reply.value(), true, "{}", reply.text());
+}
+
+/// Realm `realm1` (alice, carol; alice owns A1 and the disabled A2), realm `realm2` (bob,
+/// owning B1) and the unassigned token S1 in no realm, all made while no policy exists.
+async fn setup() -> Admin {
+    let admin = Admin::new();
+    admin.import_users("res1", "realm1", &[("alice", "u1"), ("carol", "u3")]);
+    admin.import_users("res2", "realm2", &[("bob", "u2")]);
+    enroll(&admin, "hmac", "A1", "alice", "realm1").await;
+    enroll(&admin, "hmac", "A2", "alice", "realm1").await;
+    enroll(&admin, "hmac", "B1", "bob", "realm2").await;
+    admin.init_hotp("S1", "").await;
+    let reply = admin.post("/admin/disable", &[("serial", "A2")]).await;
+    assert_eq!(reply.value(), 1, "{}", reply.text());
+    admin
+}
+
+fn act_as(admin: &mut Admin, username: &str) {
+    let (cookie, csrf) = admin.app.admin_session(username);
+    admin.cookie = cookie;
+    admin.csrf = csrf;
+}
+
+fn pin_matches(admin: &Admin, serial: &str, pin: &str) -> bool {
+    let token = admin.token(serial);
+    token_secrets::verify_token_pin(
+        admin.app.state.security.as_ref(),
+        &token.pin_hash,
+        &token.pin_salt,
+        pin,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn tokenrealm_refuses_a_realm_without_room_for_one_more_active_token() {
+    let admin = setup().await;
+    // realm1 holds A1 (active) and A2 (disabled): one active token, the limit.
+    set_policy(&admin, "one", "enrollment", "tokencount=1", "realm1", "*").await;
+
+    let refused = admin
+        .post(
+            "/admin/tokenrealm",
+            &[("serial", "S1"), ("realms", "realm1")],
+        )
+        .await;
+    assert_eq!(
+        refused.error(),
+        (
+            POLICY_ERROR,
+            "ERR410: You may not put any more tokens in realm 'realm1'. Check the policy \
+             'tokencount'"
+                .to_owned()
+        )
+    );
+    assert!(admin.realms_of("S1").is_empty(), "S1 stays in no realm");
+    // Even the realm a token is in already needs room, as in LinOTP.
+    let refused = admin
+        .post(
+            "/admin/tokenrealm",
+            &[("serial", "A1"), ("realms", "realm1,realm2")],
+        )
+        .await;
+    assert_eq!(refused.error().0, POLICY_ERROR, "{}", refused.text());
+    assert_eq!(admin.realms_of("A1"), ["realm1"]);
+
+    // A realm without the policy takes the token.
+    let moved = admin
+        .post(
+            "/admin/tokenrealm",
+            &[("serial", "S1"), ("realms", "realm2")],
+        )
+        .await;
+    assert_eq!(moved.value(), 1, "{}", moved.text());
+    assert_eq!(admin.realms_of("S1"), ["realm2"]);
+
+    // Disabled tokens do not count: with A1 disabled, realm1 has room again.
+    let reply = admin.post("/admin/disable", &[("serial", "A1")]).await;
+    assert_eq!(reply.value(), 1, "{}", reply.text());
+    let moved = admin
+        .post(
+            "/admin/tokenrealm",
+            &[("serial", "S1"), ("realms", "realm1")],
+        )
+        .await;
+    assert_eq!(moved.value(), 1, "{}", moved.text());
+    assert_eq!(admin.realms_of("S1"), ["realm1"]);
+}
+
+#[tokio::test]
+async fn enabling_an_inactive_token_needs_room_in_its_realms() {
+    let admin = setup().await;
+    set_policy(&admin, "one", "enrollment", "tokencount=1", "realm1", "*").await;
+
+    let refused = admin.post("/admin/enable", &[("serial", "A2")]).await;
+    assert_eq!(
+        refused.error(),
+        (
+            POLICY_ERROR,
+            "ERR410: You may not enable any more tokens in realm realm1. Check the policy \
+             'tokencount'"
+                .to_owned()
+        )
+    );
+    assert!(!admin.token("A2").is_active);
+
+    // Enabling by user runs LinOTP's post-check on the user's realm and is rolled back.
+    let refused = admin
+        .post("/admin/enable", &[("user", "alice"), ("realm", "realm1")])
+        .await;
+    assert_eq!(
+        refused.error(),
+        (
+            POLICY_ERROR,
+            "ERR410: The maximum allowed number of tokens for the realm 'realm1' was reached. \
+             You can not init any more tokens. Check the policies scope=enrollment, \
+             action=tokencount."
+                .to_owned()
+        )
+    );
+    assert!(!admin.token("A2").is_active);
+
+    // An active token is no new one: enabling it again is fine.
+    let reply = admin.post("/admin/enable", &[("serial", "A1")]).await;
+    assert_eq!(reply.value(), 1, "{}", reply.text());
+
+    // With A1 disabled, A2 may take its place.
+    let reply = admin.post("/admin/disable", &[("serial", "A1")]).await;
+    assert_eq!(reply.value(), 1, "{}", reply.text());
+    let reply = admin.post("/admin/enable", &[("serial", "A2")]).await;
+    assert_eq!(reply.value(), 1, "{}", reply.text());
+    assert!(admin.token("A2").is_active);
+}
+
+#[tokio::test]
+async fn assign_respects_maxtoken_per_user_and_per_type() {
+    let admin = setup().await;
+    set_policy(
+        &admin,
+        "two_each",
+        "enrollment",
+        "maxtoken=2",
+        "realm1",
+        "*",
+    )
+    .await;
+
+    // alice owns A1 and A2 already.
+    let refused = admin
+        .post(
+            "/admin/assign",
+            &[("serial", "S1"), ("user", "alice"), ("realm", "realm1")],
+        )
+        .await;
+    assert_eq!(
+        refused.error(),
+        (
+            411,
+            "ERR411: The maximum number of allowed tokens per user is exceeded. Check the \
+             policies scope=enrollment, action=maxtoken"
+                .to_owned()
+        )
+    );
+    let spare = admin.token("S1");
+    assert!(spare.user_id.is_empty(), "S1 stays unassigned");
+    assert!(admin.realms_of("S1").is_empty());
+
+    set_policy(
+        &admin,
+        "two_each",
+        "enrollment",
+        "maxtokenHMAC=0",
+        "realm1",
+        "*",
+    )
+    .await;
+    let refused = admin
+        .post(
+            "/admin/assign",
+            &[("serial", "S1"), ("user", "carol"), ("realm", "realm1")],
+        )
+        .await;
+    assert_eq!(
+        refused.error(),
+        (
+            412,
+            "ERR412: The maximum number of allowed tokens of type hmac per user is exceeded. \
+             Check the policies scope=enrollment, action=maxtokenHMAC"
+                .to_owned()
+        )
+    );
+    assert!(admin.token("S1").user_id.is_empty());
+
+    set_policy(
+        &admin,
+        "two_each",
+        "enrollment",
+        "maxtokenTOTP=0",
+        "realm1",
+        "*",
+    )
+    .await;
+    let assigned = admin
+        .post(
+            "/admin/assign",
+            &[("serial", "S1"), ("user", "carol"), ("realm", "realm1")],
+        )
+        .await;
+    assert_eq!(assigned.value(), true, "{}", assigned.text());
+    assert_eq!(admin.token("S1").user_id, "u3");
+}
+
+#[tokio::test]
+async fn assign_is_rolled_back_when_the_users_realm_exceeds_its_tokencount() {
+    let admin = setup().await;
+    set_policy(&admin, "one", "enrollment", "tokencount=1", "realm1", "*").await;
+
+    let refused = admin
+        .post(
+            "/admin/assign",
+            &[
+                ("serial", "S1"),
+                ("user", "carol"),
+                ("realm", "realm1"),
+                ("pin", "9999"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        refused.error(),
+        (
+            POLICY_ERROR,
+            "ERR410: The maximum allowed number of tokens for the realm 'realm1' was reached. \
+             You can not init any more tokens. Check the policies scope=enrollment, \
+             action=tokencount."
+                .to_owned()
+        )
+    );
+    let spare = admin.token("S1");
+    assert!(spare.user_id.is_empty());
+    assert!(admin.realms_of("S1").is_empty());
+    assert!(!pin_matches(&admin, "S1", "9999"), "the PIN is not set");
+
+    // A realm with room takes the token.
+    set_policy(&admin, "one", "enrollment", "tokencount=2", "realm1", "*").await;
+    let assigned = admin
+        .post(
+            "/admin/assign",
+            &[
+                ("serial", "S1"),
+                ("user", "carol"),
+                ("realm", "realm1"),
+                ("pin", "9999"),
+            ],
+        )
+        .await;
+    assert_eq!(assigned.value(), true, "{}", assigned.text());
+    assert_eq!(admin.token("S1").user_id, "u3");
+    assert_eq!(admin.realms_of("S1"), ["realm1"]);
+    assert!(pin_matches(&admin, "S1", "9999"));
+}
+
+#[tokio::test]
+async fn otp_pin_random_replaces_the_pin_an_assign_names() {
+    let admin = setup().await;
+    enroll(&admin, "hmac", "S2", "", "").await;
+    // One random digit: the test can find the PIN by trying all ten.
+    set_policy(
+        &admin,
+        "random_pin",
+        "enrollment",
+        "otp_pin_random=1, otp_pin_random_content=n",
+        "realm1",
+        "*",
+    )
+    .await;
+
+    let assigned = admin
+        .post(
+            "/admin/assign",
+            &[
+                ("serial", "S1"),
+                ("user", "carol"),
+                ("realm", "realm1"),
+                ("pin", "secret"),
+            ],
+        )
+        .await;
+    assert_eq!(assigned.value(), true, "{}", assigned.text());
+    assert!(!assigned.text().contains("secret"));
+    assert!(!pin_matches(&admin, "S1", "secret"));
+    let token = admin.token("S1");
+    assert!(
+        !token_secrets::is_encrypted_pin(&token.pin_hash),
+        "LinOTP hashes the random PIN of an assignment"
+    );
+    let digits: Vec<String> = (0..10).map(|digit| digit.to_string()).collect();
+    let matching: Vec<&String> = digits
+        .iter()
+        .filter(|pin| pin_matches(&admin, "S1", pin))
+        .collect();
+    assert_eq!(matching.len(), 1, "the PIN is one random digit");
+    let pin = matching[0];
+    let check = admin
+        .post(
+            "/validate/check",
+            &[
+                ("user", "carol"),
+                ("realm", "realm1"),
+                ("pass", &format!("{pin}{}", RFC4226_OTPS[0])),
+            ],
+        )
+        .await;
+    assert_eq!(check.value(), true, "{}", check.text());
+
+    // Users of a realm without the policy get the PIN the admin named.
+    let assigned = admin
+        .post(
+            "/admin/assign",
+            &[
+                ("serial", "S2"),
+                ("user", "bob"),
+                ("realm", "realm2"),
+                ("pin", "secret"),
+            ],
+        )
+        .await;
+    assert_eq!(assigned.value(), true, "{}", assigned.text());
+    assert!(pin_matches(&admin, "S2", "secret"));
+}
+
+/// `helpdesk` may enroll HMAC tokens in realm1 only.
+async fn realm1_enroller() -> Admin {
+    let mut admin = setup().await;
+    set_policy(&admin, "superadmin", "admin", "*", "*", "admin").await;
+    set_policy(
+        &admin,
+        "helpdesk",
+        "admin",
+        "initHMAC, show",
+        "realm1",
+        "helpdesk",
+    )
+    .await;
+    act_as(&mut admin, "helpdesk");
+    admin
+}
+
+#[tokio::test]
+async fn init_for_a_user_outside_the_admins_realms_names_token_type_and_user() {
+    let admin = realm1_enroller().await;
+
+    let refused = admin
+        .post(
+            "/admin/init",
+            &[
+                ("type", "hmac"),
+                ("serial", "X1"),
+                ("otpkey", RFC4226_HEX),
+                ("user", "bob"),
+                ("realm", "realm2"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        refused.error(),
+        (
+            POLICY_ERROR,
+            "ERR410: You do not have the administrative right to init token X1 of type hmac \
+             to user bob@realm2. Check the policies."
+                .to_owned()
+        )
+    );
+    assert!(!admin.has_token("X1"));
+
+    // Without serial and type LinOTP prints Python's None for both.
+    let refused = admin
+        .post(
+            "/admin/init",
+            &[("genkey", "1"), ("user", "bob"), ("realm", "realm2")],
+        )
+        .await;
+    assert_eq!(
+        refused.error(),
+        (
+            POLICY_ERROR,
+            "ERR410: You do not have the administrative right to init token None of type None \
+             to user bob@realm2. Check the policies."
+                .to_owned()
+        )
+    );
+
+    // A type the admin may not enroll anywhere is refused for the admin's own users too.
+    let refused = admin
+        .post(
+            "/admin/init",
+            &[
+                ("type", "totp"),
+                ("serial", "X2"),
+                ("otpkey", RFC4226_HEX),
+                ("user", "alice"),
+                ("realm", "realm1"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        refused.error(),
+        (
+            POLICY_ERROR,
+            "ERR410: You do not have the administrative right to init token X2 of type totp \
+             to user alice@realm1. Check the policies."
+                .to_owned()
+        )
+    );
+    assert!(!admin.has_token("X2"));
+
+    enroll(&admin, "hmac", "X3", "carol", "realm1").await;
+    assert_eq!(admin.token("X3").user_id, "u3");
+}
+
+#[tokio::test]
+async fn reinit_of_a_token_in_a_foreign_realm_is_refused() {
+    let admin = realm1_enroller().await;
+    let before = admin.token("B1");
+
+    let refused = admin
+        .post(
+            "/admin/init",
+            &[("type", "hmac"), ("serial", "B1"), ("genkey", "1")],
+        )
+        .await;
+    assert_eq!(
+        refused.error(),
+        (
+            POLICY_ERROR,
+            "ERR410: You do not have the administrative right to init token B1 of type hmac."
+                .to_owned()
+        )
+    );
+    let after = admin.token("B1");
+    assert_eq!(after.key_enc, before.key_enc, "the seed is unchanged");
+    assert_eq!(after.user_id, "u2");
+
+    // A token in no realm needs rights on every realm.
+    let refused = admin
+        .post(
+            "/admin/init",
+            &[("type", "hmac"), ("serial", "S1"), ("genkey", "1")],
+        )
+        .await;
+    assert_eq!(refused.error().0, POLICY_ERROR, "{}", refused.text());
+
+    // A token of the admin's realm may be re-initialised.
+    let before = admin.token("A1");
+    let reply = admin
+        .post(
+            "/admin/init",
+            &[("type", "hmac"), ("serial", "A1"), ("genkey", "1")],
+        )
+        .await;
+    assert_eq!(reply.value(), true, "{}", reply.text());
+    assert_ne!(admin.token("A1").key_enc, before.key_enc);
+    assert_eq!(admin.realms_of("A1"), ["realm1"]);
+
+    // A token enrolled without a user goes into the admin's realms, where the admin sees it.
+    let reply = admin
+        .post(
+            "/admin/init",
+            &[("type", "hmac"), ("serial", "N1"), ("genkey", "1")],
+        )
+        .await;
+    assert_eq!(reply.value(), true, "{}", reply.text());
+    assert_eq!(admin.realms_of("N1"), ["realm1"]);
+    let shown = admin.post("/admin/show", &[("serial", "N1")]).await;
+    assert_eq!(shown.value()["resultset"]["tokens"], 1, "{}", shown.text());
+}
+
+#[tokio::test]
+async fn an_admin_without_any_init_right_may_not_enroll_at_all() {
+    let mut admin = realm1_enroller().await;
+    set_policy(&admin, "viewer", "admin", "show", "*", "viewer").await;
+    act_as(&mut admin, "viewer");
+    let refused = admin
+        .post("/admin/init", &[("type", "hmac"), ("genkey", "1")])
+        .await;
+    assert_eq!(
+        refused.error(),
+        (
+            POLICY_ERROR,
+            "ERR410: You do not have the administrative right to enroll tokens. Check the \
+             policies."
+                .to_owned()
+        )
+    );
+}
+
+#[tokio::test]
+async fn init_into_a_full_realm_without_user_is_rolled_back() {
+    let admin = setup().await;
+    set_policy(&admin, "one", "enrollment", "tokencount=1", "realm1", "*").await;
+
+    let refused = admin
+        .post(
+            "/admin/init",
+            &[
+                ("type", "hmac"),
+                ("serial", "R1"),
+                ("otpkey", RFC4226_HEX),
+                ("realm", "realm1"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        refused.error(),
+        (
+            POLICY_ERROR,
+            "ERR410: The maximum allowed number of tokens for the realm 'realm1' was reached. \
+             You can not init any more tokens. Check the policies scope=enrollment, \
+             action=tokencount."
+                .to_owned()
+        )
+    );
+    assert!(!admin.has_token("R1"));
+
+    let reply = admin
+        .post(
+            "/admin/init",
+            &[
+                ("type", "hmac"),
+                ("serial", "R2"),
+                ("otpkey", RFC4226_HEX),
+                ("realm", "realm2"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.value(), true, "{}", reply.text());
+    assert_eq!(admin.realms_of("R2"), ["realm2"]);
+}
