@@ -301,8 +301,11 @@ fn create_parent_dir(path: &Path) -> Result<(), Failure> {
 }
 
 fn open_store(settings: &Settings) -> Result<Store, Failure> {
+    // No idle connections kept: a background reconnect racing the process exit crashed the
+    // CLI when libpq and libmariadb both tore down OpenSSL under it.
     let options = PoolOptions {
         max_size: 2,
+        min_idle: 0,
         ..PoolOptions::default()
     };
     Ok(bootstrap::open_store(settings, options)?)

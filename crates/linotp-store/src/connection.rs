@@ -85,7 +85,10 @@ impl fmt::Debug for AnyConnection {
 pub struct PoolOptions {
     /// Most connections the pool keeps open.
     pub max_size: u32,
-    /// Connections opened at start (and kept idle); at least one, so a bad URI fails early.
+    /// Connections opened at start and kept idle: the pool reopens them in the background
+    /// when they are taken. `0` (short-lived processes such as the command line) opens
+    /// connections only on demand, so no background connect can still be running when the
+    /// process exits. Either way [`Store::open`] connects once, so a bad URI fails early.
     pub min_idle: u32,
     /// How long to wait for a free connection (and for connecting).
     pub connection_timeout: Duration,
@@ -221,10 +224,11 @@ impl Store {
                 uri: uri.to_string(),
             });
         }
+        let on_demand = options.min_idle == 0 && !uri.is_in_memory();
         let mut builder = Pool::builder()
             .connection_timeout(options.connection_timeout)
             .max_size(options.max_size.max(1))
-            .min_idle(Some(options.min_idle.max(1).min(options.max_size.max(1))));
+            .min_idle(Some(options.min_idle.min(options.max_size.max(1))));
         if uri.is_in_memory() {
             // Every SQLite connection to ":memory:" is its own database, so the pool must
             // hold exactly one connection and never recycle it.
@@ -238,10 +242,15 @@ impl Store {
             uri: uri.clone(),
             options,
         };
-        let pool = builder.build(manager).map_err(|source| StoreError::Pool {
+        let pool_error = |source| StoreError::Pool {
             uri: uri.to_string(),
             source,
-        })?;
+        };
+        let pool = builder.build(manager).map_err(pool_error)?;
+        if on_demand {
+            // build() connects only for min_idle; prove the database answers all the same.
+            drop(pool.get().map_err(pool_error)?);
+        }
         tracing::debug!(uri = %uri, "database pool opened");
         Ok(Store {
             pool,
