@@ -50,6 +50,11 @@ impl TestApp {
         let security: Arc<dyn SecurityModule> = Arc::new(DefaultSecurityModule::new(
             EncKey::generate().expect("encKey"),
         ));
+        TestApp::assemble(db, security, clock)
+    }
+
+    #[allow(clippy::expect_used)]
+    fn assemble(db: TestDb, security: Arc<dyn SecurityModule>, clock: Arc<dyn Clock>) -> TestApp {
         let jwt_secret = security.jwt_secret().expect("JWT secret");
         let auth = AdminAuth::new(
             JwtKey::new(jwt_secret.expose()).expect("JWT key"),
@@ -73,6 +78,26 @@ impl TestApp {
             state: Arc::new(app),
             db,
         }
+    }
+
+    /// The application on a copy of the database and encKey LinOTP made
+    /// ([`crate::testing::fixture_dir`]; the fixture itself stays untouched), adopted as the
+    /// server adopts a LinOTP database at start.
+    #[allow(clippy::expect_used)]
+    pub fn on_linotp_fixture(clock: Arc<dyn Clock>) -> TestApp {
+        let source = crate::testing::fixture_dir();
+        let dir = tempfile::tempdir().expect("temporary directory");
+        for file in ["linotp.db", "encKey"] {
+            std::fs::copy(source.join(file), dir.path().join(file))
+                .unwrap_or_else(|error| panic!("{}: {error}", source.join(file).display()));
+        }
+        let key_file = dir.path().join("encKey");
+        let database = dir.path().join("linotp.db");
+        let db = TestDb::sqlite_file(dir, &database).migrated();
+        let security: Arc<dyn SecurityModule> = Arc::new(
+            DefaultSecurityModule::from_key_file(&key_file).expect("the fixture's encKey"),
+        );
+        TestApp::assemble(db, security, clock)
     }
 
     /// The full HTTP application.

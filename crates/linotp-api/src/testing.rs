@@ -37,8 +37,18 @@ use crate::params::read_body_limited;
 
 /// Environment variable naming the golden directory.
 pub const GOLDEN_DIR_ENV: &str = "LINOTP_GOLDEN_DIR";
-/// Where the golden corpus lives on the project machines.
-pub const DEFAULT_GOLDEN_DIR: &str = "/work/shared/fixtures/golden";
+/// Where the golden corpus lives: the project's shared documents beside the checkout.
+pub const DEFAULT_GOLDEN_DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/fixtures/golden"
+);
+/// Environment variable naming the LinOTP-made fixture (`linotp.db`, `encKey`, manifest).
+pub const FIXTURE_DIR_ENV: &str = "LINOTP_FIXTURE_DIR";
+/// Where the LinOTP-made fixture lives: the project's shared documents beside the checkout.
+pub const DEFAULT_FIXTURE_DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/fixtures/linotp-sqlite"
+);
 
 /// The placeholder names of the corpus (README table). Only these count as wildcards, so
 /// HTML such as `<br>` stays literal.
@@ -192,6 +202,12 @@ fn media_type(content_type: &str) -> String {
 pub fn golden_dir() -> PathBuf {
     std::env::var_os(GOLDEN_DIR_ENV)
         .map_or_else(|| PathBuf::from(DEFAULT_GOLDEN_DIR), PathBuf::from)
+}
+
+/// The LinOTP-made fixture: `$LINOTP_FIXTURE_DIR` or [`DEFAULT_FIXTURE_DIR`].
+pub fn fixture_dir() -> PathBuf {
+    std::env::var_os(FIXTURE_DIR_ENV)
+        .map_or_else(|| PathBuf::from(DEFAULT_FIXTURE_DIR), PathBuf::from)
 }
 
 /// Loads a golden file by name (`"errors.json"`, looked up in [`golden_dir`]) or path.

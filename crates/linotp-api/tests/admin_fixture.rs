@@ -4,124 +4,47 @@
 //! beside LinOTP's and authenticates. The fixture is read-only; each test works on a copy.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, header};
-use linotp_api::audit::AuditLog;
-use linotp_api::auth::{
-    AdminAuth, AdminIdentity, JwtKey, JwtSettings, ManualClock, MemoryBlocklist,
-};
-use linotp_api::sysconfig::ConfigCache;
-use linotp_api::{App, AppOptions, HttpSettings, routes};
-use linotp_crypto::{DefaultSecurityModule, SecurityModule};
-use linotp_store::{Store, config};
+use linotp_api::auth::ManualClock;
+use linotp_api::test_app::TestApp;
+use linotp_api::testing;
+use linotp_store::config;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 /// 2026-11-27 12:00 UTC, after the fixture was made.
 const NOW: i64 = 1_796_040_000;
 
-fn fixture_dir() -> PathBuf {
-    std::env::var_os("LINOTP_FIXTURE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/fixtures/linotp-sqlite"))
-}
-
-/// A directory removed when the test ends.
-struct ScratchDir(PathBuf);
-
-impl ScratchDir {
-    fn new() -> ScratchDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let path = std::env::temp_dir().join(format!(
-            "linotp-admin-fixture-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        ScratchDir(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 struct Fixture {
     router: Router,
     cookie: String,
     csrf: String,
-    _dir: ScratchDir,
+    _app: TestApp,
 }
 
 impl Fixture {
-    /// A copy of the fixture without its otppin policy (policies arrive with the next
-    /// release; the README says how the manifest's expectations were checked without it).
+    /// A copy of the fixture without its otppin policy (the README says how the manifest's
+    /// expectations were checked without it).
     fn open() -> Fixture {
-        let source = fixture_dir();
-        let dir = ScratchDir::new();
-        for file in ["linotp.db", "encKey"] {
-            std::fs::copy(source.join(file), dir.path().join(file)).unwrap();
-        }
-        let store = Store::open_uri(&format!(
-            "sqlite:///{}",
-            dir.path().join("linotp.db").display()
-        ))
-        .unwrap();
-        store.migrate().unwrap();
+        let app = TestApp::on_linotp_fixture(Arc::new(ManualClock::new(NOW)));
         {
-            let mut conn = store.connection().unwrap();
+            let mut conn = app.db.store().connection().unwrap();
             for attribute in [
                 "action", "scope", "realm", "user", "time", "client", "active",
             ] {
                 config::delete(&mut conn, &format!("Policy.fix_auth_otppin.{attribute}")).unwrap();
             }
         }
-        let security: Arc<dyn SecurityModule> =
-            Arc::new(DefaultSecurityModule::from_key_file(&dir.path().join("encKey")).unwrap());
-        let clock = Arc::new(ManualClock::new(NOW));
-        let auth = AdminAuth::new(
-            JwtKey::new(security.jwt_secret().unwrap().expose()).unwrap(),
-            JwtSettings::default(),
-            clock.clone(),
-            Arc::new(MemoryBlocklist::new(clock.clone())),
-        );
-        let issued = auth
-            .issue(AdminIdentity {
-                username: "admin".into(),
-                realm: "linotp_admins".into(),
-                resolver: "useridresolver.SQLIdResolver.IdResolver.LinOTP_local_admins".into(),
-            })
-            .unwrap();
-        let app = Arc::new(App {
-            store,
-            security,
-            config: ConfigCache::new(),
-            audit: AuditLog::disabled(),
-            auth,
-            clock,
-            options: AppOptions::default(),
-        });
+        let (cookie, csrf) = app.admin_session("admin");
         Fixture {
-            router: routes::router(&app, HttpSettings::default()),
-            cookie: format!(
-                "access_token_cookie={}; csrf_access_token={}",
-                issued.token, issued.claims.csrf
-            ),
-            csrf: issued.claims.csrf,
-            _dir: dir,
+            router: app.router(),
+            cookie,
+            csrf,
+            _app: app,
         }
     }
 
@@ -143,9 +66,10 @@ impl Fixture {
 #[tokio::test]
 async fn the_listing_equals_linotps_show_reply_for_the_same_database() {
     let fixture = Fixture::open();
-    let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture_dir().join("show.json")).unwrap())
-            .unwrap();
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(testing::fixture_dir().join("show.json")).unwrap(),
+    )
+    .unwrap();
     let reply = fixture.post("/admin/show", "").await;
     assert_eq!(
         reply["result"]["value"]["resultset"],

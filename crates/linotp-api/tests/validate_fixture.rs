@@ -11,17 +11,13 @@
 
 mod validate_common;
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use linotp_api::audit::AuditLog;
-use linotp_api::auth::{AdminAuth, JwtKey, JwtSettings, ManualClock, MemoryBlocklist};
-use linotp_api::sysconfig::ConfigCache;
-use linotp_api::{App, AppOptions, HttpSettings, routes};
+use linotp_api::auth::ManualClock;
+use linotp_api::test_app::TestApp;
+use linotp_api::testing;
 use linotp_core::{HashAlgorithm, motp, totp};
-use linotp_crypto::{DefaultSecurityModule, SecurityModule};
 use linotp_store::{Store, config, tokens};
 use serde_json::Value;
 use validate_common::check;
@@ -30,45 +26,11 @@ use validate_common::check;
 /// 2026-11-26), before FIXVALID1's validity ends.
 const NOW: i64 = 1_796_040_000;
 
-fn fixture_dir() -> PathBuf {
-    std::env::var_os("LINOTP_FIXTURE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/fixtures/linotp-sqlite"))
-}
-
-/// A directory removed when the test ends.
-struct ScratchDir(PathBuf);
-
-impl ScratchDir {
-    fn new() -> ScratchDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let path = std::env::temp_dir().join(format!(
-            "linotp-validate-fixture-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        ScratchDir(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 struct Fixture {
     router: Router,
     store: Store,
     manifest: Value,
-    _dir: ScratchDir,
+    _app: TestApp,
 }
 
 impl Fixture {
@@ -118,21 +80,12 @@ fn open_fixture() -> Fixture {
 
 /// The fixture as LinOTP left it, or (`keep_otppin_policy` false) without `fix_auth_otppin`.
 fn open_fixture_with(keep_otppin_policy: bool) -> Fixture {
-    let source = fixture_dir();
-    let dir = ScratchDir::new();
-    for file in ["linotp.db", "encKey"] {
-        std::fs::copy(source.join(file), dir.path().join(file)).unwrap();
-    }
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(source.join("manifest.json")).unwrap())
-            .unwrap();
-
-    let store = Store::open_uri(&format!(
-        "sqlite:///{}",
-        dir.path().join("linotp.db").display()
-    ))
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(testing::fixture_dir().join("manifest.json")).unwrap(),
+    )
     .unwrap();
-    store.migrate().unwrap();
+    let app = TestApp::on_linotp_fixture(Arc::new(ManualClock::new(NOW)));
+    let store = app.db.store().clone();
     if !keep_otppin_policy {
         let mut conn = store.connection().unwrap();
         for attribute in [
@@ -142,30 +95,11 @@ fn open_fixture_with(keep_otppin_policy: bool) -> Fixture {
             assert_eq!(config::delete(&mut conn, &key).unwrap(), 1, "{key}");
         }
     }
-
-    let security: Arc<dyn SecurityModule> =
-        Arc::new(DefaultSecurityModule::from_key_file(&dir.path().join("encKey")).unwrap());
-    let clock = Arc::new(ManualClock::new(NOW));
-    let auth = AdminAuth::new(
-        JwtKey::new(security.jwt_secret().unwrap().expose()).unwrap(),
-        JwtSettings::default(),
-        clock.clone(),
-        Arc::new(MemoryBlocklist::new(clock.clone())),
-    );
-    let app = Arc::new(App {
-        store: store.clone(),
-        security,
-        config: ConfigCache::new(),
-        audit: AuditLog::disabled(),
-        auth,
-        clock,
-        options: AppOptions::default(),
-    });
     Fixture {
-        router: routes::router(&app, HttpSettings::default()),
+        router: app.router(),
         store,
         manifest,
-        _dir: dir,
+        _app: app,
     }
 }
 

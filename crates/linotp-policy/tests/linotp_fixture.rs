@@ -1,4 +1,4 @@
-//! The policies of the real LinOTP database (`/work/shared/fixtures/linotp-sqlite`, read only)
+//! The policies of the real LinOTP database (`shared/fixtures/linotp-sqlite`, read only)
 //! and the `/system` policy exchanges recorded from LinOTP (`fixtures/golden/system.json`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,7 +14,9 @@ use serde_json::Value;
 fn shared_dir() -> PathBuf {
     std::env::var_os("LINOTP_FIXTURE_DIR")
         .map(|dir| PathBuf::from(dir).join(".."))
-        .unwrap_or_else(|| PathBuf::from("/work/shared/fixtures"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
+        })
 }
 
 fn read_json(relative: &str) -> Value {

@@ -1,4 +1,4 @@
-//! Real LinOTP data: the database LinOTP 4.0.0.dev0 made (`/work/shared/fixtures/linotp-sqlite`),
+//! Real LinOTP data: the database LinOTP 4.0.0.dev0 made (`shared/fixtures/linotp-sqlite`),
 //! adopted and read back completely, and our SQLite schema compared with LinOTP's.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -19,7 +19,9 @@ use serde_json::Value;
 fn fixture_dir() -> PathBuf {
     std::env::var_os("LINOTP_FIXTURE_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/fixtures/linotp-sqlite"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/linotp-sqlite")
+        })
 }
 
 fn read_json(name: &str) -> Value {
