@@ -49,6 +49,7 @@
 //! ```
 
 pub mod admin;
+pub mod api_v2;
 pub mod app;
 pub mod audit;
 pub mod auth;

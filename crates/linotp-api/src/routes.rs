@@ -4,7 +4,7 @@ use axum::Router;
 
 use crate::app::AppState;
 use crate::http::{AppBuilder, HttpSettings};
-use crate::{admin, system, system_api, validate};
+use crate::{admin, api_v2, system, system_api, validate};
 
 /// The router `linotp-server` serves.
 pub fn router(state: &AppState, http: HttpSettings) -> Router {
@@ -13,6 +13,7 @@ pub fn router(state: &AppState, http: HttpSettings) -> Router {
         .merge(admin::routes(state))
         .merge(system::routes(state))
         .merge(system_api::routes(state))
+        .merge(api_v2::routes(state))
         .health_probe(system::health_probe(state))
         .build()
 }

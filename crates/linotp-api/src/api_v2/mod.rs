@@ -1,0 +1,454 @@
+//! LinOTP's REST listings under `/api/v2` (GET only, admin JWT): realms and their users,
+//! resolvers and their users, tokens, and the audit log, answered the way LinOTP's
+//! `RealmsController`, `ResolversController`, `TokensController` and `AuditlogController`
+//! answer them (LinOTP's envelope, camel-case objects, 0-based pages).
+//!
+//! Unlike the `/admin` and `/system` groups these controllers answer refusals with HTTP 403
+//! (and an unknown user of a resolver with 404), so every handler runs through [`answer`],
+//! whose work returns a [`Failure`]: the LinOTP error plus the HTTP status to send it with.
+//! Where LinOTP lets an exception escape as HTTP 500 for a client mistake (an unknown
+//! resolver, a bad sort key, a non-number page size), the reply is LinOTP's error envelope
+//! with 404 or 400 instead.
+//!
+//! ```no_run
+//! # use linotp_api::test_app::TestApp;
+//! # fn demo(app: &TestApp) {
+//! // Mounted by `routes::router`:
+//! let router = app.router();
+//! let (cookie, _csrf) = app.admin_session("admin");
+//! // GET /api/v2/tokens/?pageSize=10&page=1&sortBy=creationDate with `Cookie: <cookie>`
+//! // answers `{"page": 1, "pageSize": 10, "totalPages": …, "totalRecords": …,
+//! // "pageRecords": [Token, …]}` in LinOTP's envelope.
+//! # let _ = (router, cookie);
+//! # }
+//! ```
+
+mod auditlog;
+mod realms;
+mod resolvers;
+mod tokens;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::handler::Handler;
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+use linotp_policy::{PolicyContext, RealmRights};
+use linotp_resolvers::ResolverClass;
+use linotp_store::AnyConnection;
+use serde_json::Value;
+
+use crate::app::{App, AppState};
+use crate::audit::AuditEvent;
+use crate::auth::{AdminAuth, AdminIdentity, admin_gate};
+use crate::error::ApiError;
+use crate::http::ClientIp;
+use crate::reply::{JsonReply, method_not_allowed, reply_id};
+use crate::sysconfig::SystemConfig;
+use crate::users::ResolverSpec;
+
+/// The routes of this endpoint group, with the application state applied. Each listing is
+/// served with and without its trailing slash (Flask redirects the bare form there).
+pub fn routes(state: &AppState) -> Router {
+    let auth = &state.auth;
+    Router::new()
+        .route("/api/v2/realms/", get_only(auth, realms::list))
+        .route("/api/v2/realms", get_only(auth, realms::list))
+        .route(
+            "/api/v2/realms/{realm}/users",
+            get_only(auth, realms::users),
+        )
+        .route("/api/v2/resolvers/", get_only(auth, resolvers::list))
+        .route("/api/v2/resolvers", get_only(auth, resolvers::list))
+        .route(
+            "/api/v2/resolvers/{resolver}/users",
+            get_only(auth, resolvers::users),
+        )
+        .route(
+            "/api/v2/resolvers/{resolver}/users/{user_id}",
+            get_only(auth, resolvers::user),
+        )
+        .route("/api/v2/tokens/", get_only(auth, tokens::list))
+        .route("/api/v2/tokens", get_only(auth, tokens::list))
+        .route("/api/v2/tokens/{serial}", get_only(auth, tokens::by_serial))
+        .route("/api/v2/auditlog/", get_only(auth, auditlog::list))
+        .route("/api/v2/auditlog", get_only(auth, auditlog::list))
+        .with_state(state.clone())
+}
+
+/// GET (and HEAD) behind the admin JWT gate; other methods get Flask's 405 page, outside the
+/// gate as in LinOTP (routing comes before authentication).
+fn get_only<H, T>(auth: &AdminAuth, handler: H) -> MethodRouter<AppState>
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    axum::routing::get(handler)
+        .fallback(method_not_allowed_handler)
+        .route_layer(from_fn_with_state(auth.clone(), admin_gate))
+}
+
+async fn method_not_allowed_handler() -> Response {
+    method_not_allowed()
+}
+
+/// A LinOTP error and the HTTP status these controllers send it with.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    error: ApiError,
+    status: StatusCode,
+}
+
+impl Failure {
+    /// A refusal by policy: LinOTP's PolicyException with HTTP 403.
+    fn forbidden(message: impl Into<String>) -> Failure {
+        Failure {
+            error: ApiError::Policy(message.into()),
+            status: StatusCode::FORBIDDEN,
+        }
+    }
+
+    /// `error` with HTTP `status`.
+    fn with_status(error: ApiError, status: StatusCode) -> Failure {
+        Failure { error, status }
+    }
+
+    fn into_response(self) -> Response {
+        match &self.error {
+            ApiError::Store(cause) => tracing::error!(error = %cause, "api/v2: database failed"),
+            other => tracing::debug!(error = %other, status = %self.status, "api/v2 refused"),
+        }
+        JsonReply::error(self.error.code(), self.error.message())
+            .id(reply_id::DEFAULT)
+            .http_status(self.status)
+            .into_response()
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(error: ApiError) -> Failure {
+        let status = error.http_status();
+        Failure { error, status }
+    }
+}
+
+impl From<linotp_store::StoreError> for Failure {
+    fn from(error: linotp_store::StoreError) -> Failure {
+        Failure::from(ApiError::Store(error))
+    }
+}
+
+type Outcome<T> = std::result::Result<T, Failure>;
+
+/// Everything a handler's database work may use, for one request.
+pub(crate) struct Ctx<'a> {
+    app: &'a App,
+    conn: &'a mut AnyConnection,
+    admin: &'a AdminIdentity,
+    audit: &'a mut AuditEvent,
+    config: Arc<SystemConfig>,
+}
+
+impl Ctx<'_> {
+    /// The admin as the policies see it.
+    fn policy_context(&self) -> PolicyContext {
+        PolicyContext::for_admin(crate::system_api::admin_user_context(self.admin))
+    }
+
+    /// The realms the admin may use `action` in (`None`: any admin-scope action).
+    fn admin_rights(&self, action: Option<&str>) -> RealmRights {
+        self.config
+            .policies()
+            .admin_realms("admin", action, &self.policy_context())
+    }
+
+    /// LinOTP's `is_authorized(admin, scope, action)`.
+    fn is_authorized(&self, scope: &str, action: &str) -> bool {
+        self.config
+            .policies()
+            .is_allowed(scope, action, &self.policy_context())
+    }
+
+    /// LinOTP's `checkPolicyPre("system", <read method>)`.
+    fn require_system_read(&self) -> Outcome<()> {
+        if self.is_authorized("system", "read") {
+            return Ok(());
+        }
+        tracing::warn!(admin = %self.admin.username, "api/v2: system read refused");
+        Err(Failure::forbidden(
+            "Policy check failed. You are not allowed to read system config.",
+        ))
+    }
+}
+
+/// Runs one request: the work on the blocking pool with a connection and the current
+/// configuration, then its audit event (`action` is the request path), then the reply.
+async fn answer<F>(
+    app: AppState,
+    admin: AdminIdentity,
+    client: Option<ClientIp>,
+    action: &str,
+    work: F,
+) -> Response
+where
+    F: for<'a> FnOnce(&mut Ctx<'a>) -> Outcome<Response> + Send + 'static,
+{
+    let (result, audit) = run(&app, admin, client, action, work).await;
+    app.audit.record(audit).await;
+    match result {
+        Ok(response) => response,
+        Err(failure) => failure.into_response(),
+    }
+}
+
+/// The work of [`answer`] without recording its audit event (the caller records it, after
+/// anything it still does).
+async fn run<T, F>(
+    app: &AppState,
+    admin: AdminIdentity,
+    client: Option<ClientIp>,
+    action: &str,
+    work: F,
+) -> (Outcome<T>, AuditEvent)
+where
+    T: Send + 'static,
+    F: for<'a> FnOnce(&mut Ctx<'a>) -> Outcome<T> + Send + 'static,
+{
+    let audit = AuditEvent {
+        administrator: AuditEvent::administrator_of(&admin),
+        client: client.map(|ip| ip.0.to_string()).unwrap_or_default(),
+        ..AuditEvent::new(action)
+    };
+    let fallback = audit.clone();
+    let outcome = app
+        .with_conn(move |app, conn| {
+            let mut audit = audit;
+            let result = match app.system_config(conn) {
+                Ok(config) => work(&mut Ctx {
+                    app,
+                    conn,
+                    admin: &admin,
+                    audit: &mut audit,
+                    config,
+                }),
+                Err(error) => Err(Failure::from(error)),
+            };
+            Ok((result, audit))
+        })
+        .await;
+    let (result, mut audit) = match outcome {
+        Ok(done) => done,
+        Err(error) => (Err(Failure::from(error)), fallback),
+    };
+    if result.is_err() {
+        audit.success = false;
+    }
+    (result, audit)
+}
+
+/// `sendResult(value)`.
+fn result(value: impl Into<Value>) -> Outcome<Response> {
+    Ok(JsonReply::result(value).into_response())
+}
+
+/// An integer parameter as Python's `int()` reads it (junk is LinOTP's ValueError, -311).
+fn int_param(params: &crate::params::Params, name: &str) -> Outcome<Option<i64>> {
+    params
+        .int(name)
+        .map_err(|error| Failure::with_status(error, StatusCode::BAD_REQUEST))
+}
+
+/// One realm of the configuration (`linotp.useridresolver.group.<name>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RealmEntry {
+    /// The name as written in the config key.
+    name: String,
+    /// The config key.
+    entry: String,
+    /// The resolver specs, in lookup order.
+    resolvers: Vec<String>,
+}
+
+impl RealmEntry {
+    fn key(&self) -> String {
+        self.name.to_lowercase()
+    }
+
+    /// Whether the realm lists the resolver called `resolver_name`.
+    fn lists_resolver(&self, resolver_name: &str) -> bool {
+        self.resolvers
+            .iter()
+            .any(|spec| spec.rsplit('.').next() == Some(resolver_name))
+    }
+}
+
+/// Every realm of the configuration, sorted by lower-case name.
+fn defined_realms(config: &SystemConfig) -> Vec<RealmEntry> {
+    const PREFIX: &str = "linotp.useridresolver.group.";
+    let mut realms: Vec<RealmEntry> = config
+        .entries()
+        .filter_map(|entry| {
+            let name = entry.key.strip_prefix(PREFIX)?;
+            Some(RealmEntry {
+                name: name.to_owned(),
+                entry: entry.key.clone(),
+                resolvers: entry
+                    .value
+                    .replace("useridresolveree.", "useridresolver.")
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|spec| !spec.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            })
+        })
+        .collect();
+    realms.sort_by_key(RealmEntry::key);
+    realms
+}
+
+/// The resolvers of the configuration by name (LinOTP's `getResolverList`): a resolver
+/// exists when it has a config row other than `readonly`.
+fn defined_resolvers(config: &SystemConfig) -> BTreeMap<String, ResolverClass> {
+    let mut resolvers = BTreeMap::new();
+    for entry in config.entries() {
+        let Some(rest) = entry.key.strip_prefix("linotp.") else {
+            continue;
+        };
+        let Some((type_name, rest)) = rest.split_once('.') else {
+            continue;
+        };
+        let Some(class) = ResolverClass::from_type_name(type_name) else {
+            continue;
+        };
+        let Some((attribute, name)) = rest.split_once('.') else {
+            continue;
+        };
+        if attribute == "readonly" || name.is_empty() {
+            continue;
+        }
+        resolvers.entry(name.to_owned()).or_insert(class);
+    }
+    resolvers
+}
+
+/// The spec of the resolver called `name`, or LinOTP's `NoResolverFound` (as 404).
+fn resolver_spec_by_name(config: &SystemConfig, name: &str) -> Outcome<ResolverSpec> {
+    match defined_resolvers(config).get(name) {
+        Some(class) => Ok(ResolverSpec::new(*class, name)),
+        None => Err(Failure::with_status(
+            ApiError::Internal(format!("Could not find a resolver with this name: {name}")),
+            StatusCode::NOT_FOUND,
+        )),
+    }
+}
+
+/// A resolver user as these controllers show it (LinOTP's `model.resolver.User.as_dict`).
+fn user_object(
+    spec: &ResolverSpec,
+    fields: &serde_json::Map<String, Value>,
+    user_id: Option<&str>,
+) -> Value {
+    let optional = |name: &str| match fields.get(name) {
+        None | Some(Value::Null) => Value::Null,
+        Some(Value::String(text)) if text.is_empty() => Value::Null,
+        Some(value) => value.clone(),
+    };
+    let user_id = match user_id {
+        Some(id) => Value::from(id),
+        None => fields.get("userid").cloned().unwrap_or(Value::Null),
+    };
+    serde_json::json!({
+        "userId": user_id,
+        "resolverClass": spec.class().type_name(),
+        "resolverName": spec.name(),
+        "username": fields.get("username").cloned().unwrap_or(Value::Null),
+        "surname": optional("surname"),
+        "givenName": optional("givenname"),
+        "email": optional("email"),
+        "mobile": optional("mobile"),
+        "phone": optional("phone"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linotp_store::config::ConfigEntry;
+
+    fn config(entries: &[(&str, &str)]) -> SystemConfig {
+        SystemConfig::from_entries(
+            Some("stamp".into()),
+            entries
+                .iter()
+                .map(|(key, value)| ConfigEntry {
+                    key: format!("linotp.{key}"),
+                    value: (*value).to_owned(),
+                    typ: None,
+                    description: None,
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn resolvers_are_found_by_any_row_but_readonly() {
+        let config = config(&[
+            ("sqlresolver.Table.users", "t"),
+            ("sqlresolver.readonly.users", "True"),
+            ("passwdresolver.readonly.only_flag", "True"),
+            ("ldapresolver.LDAPURI.corp.example", "ldap://x"),
+            ("DefaultRealm", "r"),
+        ]);
+        let resolvers = defined_resolvers(&config);
+        assert_eq!(
+            resolvers.into_iter().collect::<Vec<_>>(),
+            [
+                ("corp.example".to_owned(), ResolverClass::Ldap),
+                ("users".to_owned(), ResolverClass::Sql)
+            ]
+        );
+    }
+
+    #[test]
+    fn realms_keep_their_written_name_and_resolver_order() {
+        let config = config(&[
+            (
+                "useridresolver.group.Beta",
+                "useridresolver.SQLIdResolver.IdResolver.b,useridresolver.SQLIdResolver.IdResolver.a",
+            ),
+            (
+                "useridresolver.group.alpha",
+                "useridresolver.SQLIdResolver.IdResolver.a",
+            ),
+        ]);
+        let realms = defined_realms(&config);
+        assert_eq!(realms[0].name, "alpha");
+        assert_eq!(realms[1].name, "Beta");
+        assert_eq!(realms[1].entry, "linotp.useridresolver.group.Beta");
+        assert!(realms[1].lists_resolver("b") && !realms[0].lists_resolver("b"));
+    }
+
+    #[test]
+    fn users_show_empty_attributes_as_null_and_the_resolver_type() {
+        let spec = ResolverSpec::new(ResolverClass::Sql, "users");
+        let fields: serde_json::Map<String, Value> = serde_json::from_value(serde_json::json!({
+            "userid": 7, "username": "alice", "surname": "", "email": "a@example.test"
+        }))
+        .unwrap();
+        let user = user_object(&spec, &fields, None);
+        assert_eq!(
+            user,
+            serde_json::json!({
+                "userId": 7, "resolverClass": "sqlresolver", "resolverName": "users",
+                "username": "alice", "surname": null, "givenName": null,
+                "email": "a@example.test", "mobile": null, "phone": null
+            })
+        );
+        assert_eq!(user_object(&spec, &fields, Some("7"))["userId"], "7");
+    }
+}
