@@ -470,6 +470,48 @@ pub fn set_active(conn: &mut AnyConnection, token_id: i32, active: bool) -> Resu
     Ok(rows == 1)
 }
 
+/// Sets `LinOtpFailCount` to 0 (a success after failures). Returns false if no token had
+/// that id.
+pub fn reset_fail_count(conn: &mut AnyConnection, token_id: i32) -> Result<bool> {
+    let rows = diesel::update(token::table.filter(token::id.eq(token_id)))
+        .set(token::fail_count.eq(0))
+        .execute(conn)?;
+    Ok(rows == 1)
+}
+
+/// Records `at` as the token's last matching authentication (`LinOtpLastAuthMatch`).
+pub fn set_last_auth_match(
+    conn: &mut AnyConnection,
+    token_id: i32,
+    at: NaiveDateTime,
+) -> Result<bool> {
+    let rows = diesel::update(token::table.filter(token::id.eq(token_id)))
+        .set(token::last_auth_match.eq(at))
+        .execute(conn)?;
+    Ok(rows == 1)
+}
+
+/// Compare-and-set of `LinOtpTokenInfo`: stores `new` only while the column still holds
+/// `expected` (an empty `expected` also matches NULL). Returns whether it was stored.
+pub fn set_token_info_if(
+    conn: &mut AnyConnection,
+    token_id: i32,
+    expected: &str,
+    new: &str,
+) -> Result<bool> {
+    let target = token::table.filter(token::id.eq(token_id));
+    let rows = if expected.is_empty() {
+        diesel::update(target.filter(token::token_info.is_null().or(token::token_info.eq(""))))
+            .set(token::token_info.eq(new))
+            .execute(conn)
+    } else {
+        diesel::update(target.filter(token::token_info.eq(expected)))
+            .set(token::token_info.eq(new))
+            .execute(conn)
+    }?;
+    Ok(rows == 1)
+}
+
 /// How a serial is matched in [`TokenFilter`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SerialMatch {

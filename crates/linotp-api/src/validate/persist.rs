@@ -18,15 +18,10 @@
 
 use chrono::NaiveDateTime;
 use linotp_core::{Decision, Finished, TokenInfo, TokenKind, TokenState, Verdict};
-use linotp_store::AnyConnection;
-use linotp_store::diesel;
-use linotp_store::diesel::prelude::*;
-use linotp_store::schema::token;
-use linotp_store::tokens::{self, CounterCommit, Token};
-
-use linotp_store::Result as StoreResult;
-
 use linotp_crypto::SecurityModule;
+use linotp_store::AnyConnection;
+use linotp_store::Result as StoreResult;
+use linotp_store::tokens::{self, CounterCommit, Token};
 
 use super::challenge::ChallengeChanges;
 use crate::error::Result;
@@ -178,7 +173,7 @@ fn store_side_effects(
     let old_fail = i64::from(row.fail_count);
     if request_succeeded && took_part && state.fail_count == 0 {
         if old_fail != 0 {
-            reset_fail_count(conn, row.id)?;
+            tokens::reset_fail_count(conn, row.id)?;
         }
     } else {
         for _ in old_fail..state.fail_count {
@@ -211,39 +206,9 @@ fn store_side_effects(
         tokens::set_active(conn, row.id, state.active)?;
     }
     if took_part && let Some(now) = now {
-        diesel::update(token::table.filter(token::id.eq(row.id)))
-            .set(token::last_auth_match.eq(now))
-            .execute(conn)?;
+        tokens::set_last_auth_match(conn, row.id, now)?;
     }
     Ok(())
-}
-
-fn reset_fail_count(conn: &mut AnyConnection, token_id: i32) -> StoreResult<()> {
-    diesel::update(token::table.filter(token::id.eq(token_id)))
-        .set(token::fail_count.eq(0))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// `UPDATE … SET LinOtpTokenInfo = new WHERE id = ? AND LinOtpTokenInfo = expected` (an
-/// empty `expected` also matches NULL).
-fn set_token_info_if(
-    conn: &mut AnyConnection,
-    token_id: i32,
-    expected: &str,
-    new: &str,
-) -> StoreResult<bool> {
-    let target = token::table.filter(token::id.eq(token_id));
-    let rows = if expected.is_empty() {
-        diesel::update(target.filter(token::token_info.is_null().or(token::token_info.eq(""))))
-            .set(token::token_info.eq(new))
-            .execute(conn)
-    } else {
-        diesel::update(target.filter(token::token_info.eq(expected)))
-            .set(token::token_info.eq(new))
-            .execute(conn)
-    }?;
-    Ok(rows == 1)
 }
 
 /// Counters in tokeninfo that requests increase: concurrent increases add up.
@@ -282,7 +247,7 @@ fn update_token_info(
     let mut expected = row.token_info.clone();
     let mut target = new.to_linotp_json();
     for _ in 0..TOKEN_INFO_ATTEMPTS {
-        if set_token_info_if(conn, row.id, &expected, &target)? {
+        if tokens::set_token_info_if(conn, row.id, &expected, &target)? {
             return Ok(());
         }
         let Some(fresh) = tokens::get_by_id(conn, row.id)? else {
