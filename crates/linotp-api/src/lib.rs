@@ -49,6 +49,7 @@
 //! ```
 
 pub mod admin;
+mod admin_request;
 pub mod api_v2;
 pub mod app;
 pub mod audit;

@@ -310,6 +310,19 @@ impl Params {
             .map(|(name, value)| (name.as_str(), value))
     }
 
+    /// The parameters other than `control` as user search fields (name, value), in order.
+    pub(crate) fn search_fields(&self, control: &[&str]) -> Vec<(String, String)> {
+        self.iter()
+            .filter(|(name, _)| !control.contains(name))
+            .map(|(name, _)| {
+                (
+                    name.to_owned(),
+                    self.optional(name).unwrap_or_default().into_owned(),
+                )
+            })
+            .collect()
+    }
+
     /// The parameters as a JSON object (what LinOTP passes on as `options`).
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.values

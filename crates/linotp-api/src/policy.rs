@@ -170,21 +170,19 @@ pub fn user_context_for(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use linotp_store::config::ConfigEntry;
+    use crate::sysconfig::test_config;
 
     fn policy_config(name: &str, attributes: &[(&str, &str)]) -> SystemConfig {
-        SystemConfig::from_entries(
-            Some("stamp".into()),
-            attributes
-                .iter()
-                .map(|(attribute, value)| ConfigEntry {
-                    key: format!("linotp.Policy.{name}.{attribute}"),
-                    value: (*value).to_owned(),
-                    typ: None,
-                    description: None,
-                })
-                .collect(),
-        )
+        let keys: Vec<String> = attributes
+            .iter()
+            .map(|(attribute, _)| format!("Policy.{name}.{attribute}"))
+            .collect();
+        let entries: Vec<(&str, &str)> = keys
+            .iter()
+            .zip(attributes)
+            .map(|(key, (_, value))| (key.as_str(), *value))
+            .collect();
+        test_config(&entries)
     }
 
     #[test]

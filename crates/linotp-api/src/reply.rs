@@ -327,10 +327,64 @@ impl IntoResponse for SimpleCheck {
     }
 }
 
+/// LinOTP's `sendResultIterator`: compact JSON rows, one a line, `queried` (the rows looked
+/// at) after the list. `page` is `(page, rows per page)` when paging (0-based); `page_member`
+/// is the `page` the reply names (LinOTP names it when its page value is truthy).
+pub(crate) fn streamed_result(
+    rows: &[Value],
+    page: Option<(i64, i64)>,
+    page_member: Option<i64>,
+) -> String {
+    let (start, stop) = match page {
+        Some((page, per_page)) => {
+            let start = page.saturating_mul(per_page);
+            (start, start.saturating_add(per_page))
+        }
+        None => (0, i64::MAX),
+    };
+    let mut body =
+        format!("{{\"jsonrpc\": \"{API_VERSION}\", \"result\": {{\"status\": true, \"value\":  [");
+    let mut separator = "";
+    let mut queried: i64 = 0;
+    for row in rows {
+        if page.is_some() && queried >= stop {
+            break;
+        }
+        if queried >= start {
+            body.push_str(separator);
+            body.push_str(&python_json(row, JsonStyle::Spaced));
+            body.push('\n');
+            separator = ",";
+        }
+        queried += 1;
+    }
+    let page_member = page_member.map_or(String::new(), |page| format!(", \"page\": {page}"));
+    body.push_str(&format!(
+        "] , \"queried\" : {queried} {page_member}}}, \"version\": \"{PRODUCT_VERSION}\", \"id\": 1}}"
+    ));
+    body
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn streamed_result_matches_linotp_layout() {
+        let rows = vec![json!({"userId": "1"}), json!({"userId": "2"})];
+        assert_eq!(
+            streamed_result(&rows, None, None),
+            "{\"jsonrpc\": \"2.0802\", \"result\": {\"status\": true, \"value\":  [{\"userId\": \"1\"}\n\
+             ,{\"userId\": \"2\"}\n] , \"queried\" : 2 }, \"version\": \"LinOTP 4.0.0.dev0\", \"id\": 1}"
+        );
+        let second = streamed_result(&rows, Some((1, 1)), Some(1));
+        assert!(second.contains("[{\"userId\": \"2\"}\n] , \"queried\" : 2 , \"page\": 1}"));
+        let first = streamed_result(&rows, Some((0, 1)), None);
+        assert!(first.contains("[{\"userId\": \"1\"}\n] , \"queried\" : 1 }"));
+        let named = streamed_result(&rows, Some((0, 1)), Some(0));
+        assert!(named.contains("\"queried\" : 1 , \"page\": 0}"));
+    }
 
     #[test]
     fn detail_follows_envelope_members_and_empty_detail_is_dropped() {

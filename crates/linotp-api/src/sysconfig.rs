@@ -200,6 +200,23 @@ impl SystemConfig {
     }
 }
 
+/// A snapshot of `linotp.<key>` = `value` rows, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_config(entries: &[(&str, &str)]) -> SystemConfig {
+    SystemConfig::from_entries(
+        Some("stamp".into()),
+        entries
+            .iter()
+            .map(|(key, value)| ConfigEntry {
+                key: format!("linotp.{key}"),
+                value: (*value).to_owned(),
+                typ: None,
+                description: None,
+            })
+            .collect(),
+    )
+}
+
 /// The process's copy of [`SystemConfig`], refreshed when the change stamp moves.
 #[derive(Debug, Default)]
 pub struct ConfigCache {

@@ -335,6 +335,31 @@ pub fn open_resolver(app: &App, spec: &ResolverSpec, config: &SystemConfig) -> O
     }
 }
 
+/// The users matching `search` in each resolver of `specs` (spec texts as a realm lists
+/// them), resolver by resolver. As LinOTP's user iterator: a resolver that cannot be opened
+/// is passed over, one that fails is logged and the next one asked.
+pub(crate) fn users_of_resolvers(
+    app: &App,
+    config: &SystemConfig,
+    specs: impl IntoIterator<Item = String>,
+    search: &[(String, String)],
+) -> Vec<(String, ResolverSpec, Vec<UserInfo>)> {
+    let mut found = Vec::new();
+    for spec_text in specs {
+        let Some(spec) = ResolverSpec::parse(&spec_text) else {
+            continue;
+        };
+        let Some(resolver) = open_resolver(app, &spec, config) else {
+            continue;
+        };
+        match resolver.list_users(search) {
+            Ok(users) => found.push((spec_text, spec, users)),
+            Err(error) => tracing::warn!(resolver = %spec, %error, "user listing: resolver failed"),
+        }
+    }
+    found
+}
+
 /// A user found in a realm's resolver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedUser {
@@ -551,22 +576,7 @@ pub fn realms_of_resolver(config: &SystemConfig, resolver_spec: &str) -> Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use linotp_store::config::ConfigEntry;
-
-    fn config(entries: &[(&str, &str)]) -> SystemConfig {
-        SystemConfig::from_entries(
-            Some("stamp".into()),
-            entries
-                .iter()
-                .map(|(key, value)| ConfigEntry {
-                    key: format!("linotp.{key}"),
-                    value: (*value).to_owned(),
-                    typ: None,
-                    description: None,
-                })
-                .collect(),
-        )
-    }
+    use crate::sysconfig::test_config as config;
 
     #[test]
     fn split_login_uses_last_at_and_first_backslash() {

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
 
 use super::otpauth::{self, OtpAuth, python_str};
-use super::{Access, Ctx, admin_handler, admin_rights, store_info, token_info};
+use super::{Access, Ctx, admin_handler, store_info, token_info};
 use crate::error::{ApiError, Result, codes};
 use crate::params::Params;
 use crate::pyfmt::python_str_repr;
@@ -599,7 +599,7 @@ fn authorize_init(
     params: &Params,
 ) -> Result<Vec<String>> {
     let init_action = format!("init{}", kind.linotp_type().to_uppercase());
-    let rights = admin_rights(ctx, Some(&init_action));
+    let rights = ctx.admin_rights(Some(&init_action));
     let admin_realms = match &rights {
         RealmRights::Unrestricted => return Ok(Vec::new()),
         RealmRights::Only(realms) if user.login.is_empty() => realms.iter().cloned().collect(),

@@ -537,7 +537,7 @@ fn set_token_realms(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
 /// room under `tokencount` for one more active token in each target realm, even one the
 /// token is already in.
 fn authorize_realm_move(ctx: &mut Ctx<'_>, source: &[String], targets: &[String]) -> Result<()> {
-    let rights = super::admin_rights(ctx, Some("manageToken"));
+    let rights = ctx.admin_rights(Some("manageToken"));
     let admin = ctx.admin.username.clone();
     let refuse = |message: String| {
         tracing::warn!(%admin, "tokenrealm refused by policy");

@@ -2,6 +2,7 @@
 //! paging, field set and formats (JSON, `tokeninfo_format=json`, `outform=csv`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use std::fmt::Write as _;
 
@@ -16,12 +17,13 @@ use serde_json::{Map, Value};
 use super::otpauth::python_str;
 use linotp_policy::RealmRights;
 
-use super::{Access, Ctx, admin_handler, admin_rights, authorize};
+use super::{Access, Ctx, admin_handler, authorize};
 use crate::error::{ApiError, Result};
 use crate::params::{Params, parse_python_int};
 use crate::pyfmt::{JsonStyle, python_json, python_str_repr};
 use crate::reply::{JSON_CONTENT_TYPE, JsonReply, LinotpShaped, reply_id};
 use crate::sysconfig::SystemConfig;
+use crate::system_api::realm_names;
 use crate::users::{self, RequestedUser, UserInfo};
 
 admin_handler!(
@@ -34,14 +36,14 @@ admin_handler!(
 );
 
 /// Values of `filter` that select active tokens.
-const ACTIVE_FILTERS: [&str; 4] = [
+pub(crate) const ACTIVE_FILTERS: [&str; 4] = [
     "/:active:/",
     "/:enabled:/",
     "/:token is active:/",
     "/:token is enabled:/",
 ];
 /// Values of `filter` that select inactive tokens.
-const INACTIVE_FILTERS: [&str; 4] = [
+pub(crate) const INACTIVE_FILTERS: [&str; 4] = [
     "/:inactive:/",
     "/:disabled:/",
     "/:token is inactive:/",
@@ -89,19 +91,11 @@ fn show_tokens(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let tokeninfo_json = params.optional("tokeninfo_format").as_deref() == Some("json");
     let user = ctx.requested_user(params);
     // LinOTP's show is implied by any admin policy: the admin sees the realms they name.
-    let rights = admin_rights(ctx, None);
+    let rights = ctx.admin_rights(None);
     if !rights.has_any() {
         authorize(ctx, "show", None)?;
     }
-    let mut filter_realms = match &rights {
-        RealmRights::Unrestricted => vec!["*".to_owned()],
-        RealmRights::AllExcept(excluded) if excluded.is_empty() => vec!["*".to_owned()],
-        RealmRights::AllExcept(excluded) => defined_realms(&ctx.config)
-            .into_iter()
-            .filter(|realm| !excluded.contains(&realm.to_lowercase()))
-            .collect(),
-        RealmRights::Only(realms) => realms.iter().cloned().collect(),
-    };
+    let mut filter_realms = shown_realms(&rights, &ctx.config);
     // `viewrealm` narrows the visible realms, never widens them.
     if !view_realm.is_empty() {
         filter_realms = if rights.permits(&view_realm) {
@@ -139,7 +133,7 @@ fn show_tokens(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let mut owners = OwnerCache::default();
     let mut rows = Vec::with_capacity(page.tokens.len());
     for token in &page.tokens {
-        let info = owners.info(ctx, &config, token)?;
+        let info = owners.info(ctx, token)?;
         rows.push(ShowRow {
             token,
             realms: realm_names.get(&token.id),
@@ -230,15 +224,66 @@ fn paging(params: &Params, config: &SystemConfig) -> Option<(u32, u32)> {
     ))
 }
 
-/// The realms the configuration defines (`useridresolver.group.<realm>`), lower-case.
-fn defined_realms(config: &SystemConfig) -> Vec<String> {
-    let prefix = "linotp.useridresolver.group.";
-    let mut names: Vec<String> = config
-        .entries()
-        .filter_map(|entry| entry.key.strip_prefix(prefix).map(str::to_lowercase))
+/// The realms an admin with `rights` sees in token listings (`*`: all), as LinOTP's
+/// `checkPolicyPre("admin", "show")` names them.
+pub(crate) fn shown_realms(rights: &RealmRights, config: &SystemConfig) -> Vec<String> {
+    match rights {
+        RealmRights::Unrestricted => vec!["*".to_owned()],
+        RealmRights::AllExcept(excluded) if excluded.is_empty() => vec!["*".to_owned()],
+        RealmRights::AllExcept(excluded) => realm_names(config)
+            .into_iter()
+            .filter(|realm| !excluded.contains(realm))
+            .collect(),
+        RealmRights::Only(realms) => realms.iter().cloned().collect(),
+    }
+}
+
+/// LinOTP's realm condition for `filter_realms` (names, `fnmatch` patterns, or
+/// `/:no realm:/`; none of them `*`) among the `defined` realms.
+pub(crate) fn realm_condition(filter_realms: &[String], defined: &[String]) -> RealmFilter {
+    let valid_realms: Vec<String> = filter_realms
+        .iter()
+        .map(|realm| realm.to_lowercase())
+        .filter(|realm| defined.contains(realm))
         .collect();
-    names.sort();
-    names
+    if !valid_realms.is_empty() {
+        RealmFilter::AnyOf(valid_realms)
+    } else if filter_realms
+        .iter()
+        .any(|realm| realm == "''" || realm == "\"\"" || realm == "/:no realm:/")
+    {
+        RealmFilter::None
+    } else {
+        RealmFilter::AnyOf(
+            defined
+                .iter()
+                .filter(|realm| {
+                    filter_realms
+                        .iter()
+                        .any(|pattern| fnmatch(&pattern.to_lowercase(), realm))
+                })
+                .cloned()
+                .collect(),
+        )
+    }
+}
+
+/// The owner condition of a login that is not a plain name: empty, `/:no user:/` or
+/// `/:none:/` for unassigned tokens, `/:no user info:/` or a `*` pattern for the tokens of
+/// matching owners. `None` for a plain name (the caller looks it up in its realms).
+pub(crate) fn owner_pattern_filter(ctx: &mut Ctx<'_>, login: &str) -> Result<Option<OwnerFilter>> {
+    let search: String = login
+        .to_lowercase()
+        .chars()
+        .filter(|c| *c != '"' && *c != '\'')
+        .collect();
+    if search.is_empty() || search == "/:no user:/" || search == "/:none:/" {
+        Ok(Some(OwnerFilter::Unassigned))
+    } else if search == "/:no user info:/" || search.contains('*') {
+        Ok(Some(OwnerFilter::Serials(owners_matching(ctx, &search)?)))
+    } else {
+        Ok(None)
+    }
 }
 
 /// LinOTP's `TokenIterator` conditions as a store filter; `None` when nothing can match.
@@ -256,7 +301,7 @@ fn build_filter(
         .map(|realm| realm.trim().to_owned())
         .collect();
     let all_realms = filter_realms.iter().any(|realm| realm == "*");
-    let defined = defined_realms(config);
+    let defined = realm_names(config);
     let valid_realms: Vec<String> = if all_realms {
         Vec::new()
     } else {
@@ -276,17 +321,8 @@ fn build_filter(
     }
 
     if !user.is_empty() {
-        let search: String = user
-            .login
-            .to_lowercase()
-            .chars()
-            .filter(|c| *c != '"' && *c != '\'')
-            .collect();
-        if search.is_empty() || search == "/:no user:/" || search == "/:none:/" {
-            filter.owner = Some(OwnerFilter::Unassigned);
-        } else if search == "/:no user info:/" || search.contains('*') {
-            let serials = owners_matching(ctx, config, &search)?;
-            filter.owner = Some(OwnerFilter::Serials(serials));
+        if let Some(owner) = owner_pattern_filter(ctx, &user.login)? {
+            filter.owner = Some(owner);
         } else {
             let realms = if !user.realm.is_empty() {
                 vec![user.realm.clone()]
@@ -319,26 +355,7 @@ fn build_filter(
     }
 
     if !all_realms {
-        filter.realms = Some(if !valid_realms.is_empty() {
-            RealmFilter::AnyOf(valid_realms)
-        } else if filter_realms
-            .iter()
-            .any(|realm| realm == "''" || realm == "\"\"" || realm == "/:no realm:/")
-        {
-            RealmFilter::None
-        } else {
-            RealmFilter::AnyOf(
-                defined
-                    .iter()
-                    .filter(|realm| {
-                        filter_realms
-                            .iter()
-                            .any(|pattern| fnmatch(&pattern.to_lowercase(), realm))
-                    })
-                    .cloned()
-                    .collect(),
-            )
-        });
+        filter.realms = Some(realm_condition(&filter_realms, &defined));
     }
     Ok(Some(filter))
 }
@@ -361,7 +378,7 @@ fn serial_in_realms(ctx: &mut Ctx<'_>, serial: &str, realms: &[String]) -> Resul
 
 /// Serials of assigned tokens whose owner's login matches a `*` pattern; an owner no
 /// resolver knows is `/:no user info:/` (the orphaned-token query).
-fn owners_matching(ctx: &mut Ctx<'_>, config: &SystemConfig, pattern: &str) -> Result<Vec<String>> {
+pub(crate) fn owners_matching(ctx: &mut Ctx<'_>, pattern: &str) -> Result<Vec<String>> {
     let all = tokens::list(
         ctx.conn,
         &TokenFilter::default(),
@@ -373,7 +390,7 @@ fn owners_matching(ctx: &mut Ctx<'_>, config: &SystemConfig, pattern: &str) -> R
     let mut owners = OwnerCache::default();
     let mut serials = Vec::new();
     for token in all.tokens.iter().filter(|token| !token.user_id.is_empty()) {
-        let name = match owners.info(ctx, config, token)? {
+        let name = match owners.info(ctx, token)? {
             Some(info) => info.get("username").unwrap_or_default().to_lowercase(),
             None => "/:no user info:/".to_owned(),
         };
@@ -385,7 +402,7 @@ fn owners_matching(ctx: &mut Ctx<'_>, config: &SystemConfig, pattern: &str) -> R
 }
 
 /// LinOTP's owner search: `*` any text, everything else literal, whole string.
-fn wildcard_matches(pattern: &str, text: &str) -> bool {
+pub(crate) fn wildcard_matches(pattern: &str, text: &str) -> bool {
     let pattern: Vec<char> = pattern.chars().collect();
     let text: Vec<char> = text.chars().collect();
     let (mut p, mut t) = (0, 0);
@@ -414,7 +431,7 @@ fn wildcard_matches(pattern: &str, text: &str) -> bool {
 }
 
 /// Python's `fnmatch.fnmatch` for `*`, `?` and literal text.
-fn fnmatch(pattern: &str, text: &str) -> bool {
+pub(crate) fn fnmatch(pattern: &str, text: &str) -> bool {
     let pattern: Vec<char> = pattern.chars().collect();
     let text: Vec<char> = text.chars().collect();
     fn go(pattern: &[char], text: &[char]) -> bool {
@@ -430,17 +447,13 @@ fn fnmatch(pattern: &str, text: &str) -> bool {
 
 /// Owner attributes per resolver and user id, looked up once per request.
 #[derive(Default)]
-struct OwnerCache {
+pub(crate) struct OwnerCache {
     known: HashMap<(String, String), Option<UserInfo>>,
 }
 
 impl OwnerCache {
-    fn info(
-        &mut self,
-        ctx: &mut Ctx<'_>,
-        config: &SystemConfig,
-        token: &Token,
-    ) -> Result<Option<UserInfo>> {
+    /// The attributes of `token`'s owner; `None` when unassigned or unknown to its resolver.
+    pub(crate) fn info(&mut self, ctx: &mut Ctx<'_>, token: &Token) -> Result<Option<UserInfo>> {
         if token.user_id.is_empty() {
             return Ok(None);
         }
@@ -448,9 +461,10 @@ impl OwnerCache {
         if let Some(known) = self.known.get(&key) {
             return Ok(known.clone());
         }
+        let config = Arc::clone(&ctx.config);
         let info = users::owner_info(
             ctx.app,
-            config,
+            &config,
             ctx.conn,
             &token.id_res_class,
             &token.user_id,
@@ -865,7 +879,7 @@ fn csv_reply(rows: &[Value]) -> Response {
 
 /// Python's `difflib.get_close_matches(word, possibilities)` (at most 3, cutoff 0.6, best
 /// first, ties by the larger text).
-fn close_matches(word: &str, possibilities: &[&str]) -> Vec<String> {
+pub(crate) fn close_matches(word: &str, possibilities: &[&str]) -> Vec<String> {
     let word: Vec<char> = word.chars().collect();
     let mut scored: Vec<(f64, &str)> = possibilities
         .iter()
@@ -935,6 +949,10 @@ mod tests {
         );
         assert_eq!(close_matches("Serial", &SORT_NAMES), Vec::<String>::new());
         assert_eq!(close_matches("Isactiv", &SORT_NAMES), ["Isactive"]);
+        assert_eq!(
+            close_matches("serail", &["id", "serial", "type"]),
+            ["serial"]
+        );
         assert!((similarity(&['a', 'b', 'c', 'd'], &['b', 'c', 'd', 'e']) - 0.75).abs() < 1e-9);
     }
 
@@ -944,6 +962,8 @@ mod tests {
         assert!(wildcard_matches("*ice", "gldalice"));
         assert!(!wildcard_matches("gld*x", "gldalice"));
         assert!(wildcard_matches("/:no user info:/", "/:no user info:/"));
+        assert!(wildcard_matches("a.b*", "a.bc") && !wildcard_matches("a.b", "axb"));
+        assert!(!wildcard_matches("b?ckett", "beckett"));
         assert!(fnmatch("gld*", "gldrealm"));
         assert!(fnmatch("gld?ealm", "gldrealm"));
         assert!(!fnmatch("gld", "gldrealm"));

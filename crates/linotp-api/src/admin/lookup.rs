@@ -15,8 +15,7 @@ use subtle::ConstantTimeEq;
 use super::lifecycle::describe_tokens;
 use super::listing::token_fields;
 use super::{
-    Access, Ctx, admin_handler, admin_rights, authorize, authorize_token, joined, token_info,
-    type_name,
+    Access, Ctx, admin_handler, authorize, authorize_token, joined, token_info, type_name,
 };
 use crate::error::{ApiError, Result, codes};
 use crate::params::Params;
@@ -325,7 +324,7 @@ fn serial_by_otp(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
 /// LinOTP's `checkPolicyPost("getserial")`: the token an OTP found must be in a realm the
 /// admin may search; otherwise the request fails (and its counter move is rolled back).
 fn authorize_found_serial(ctx: &mut Ctx<'_>, token: &Token) -> Result<()> {
-    let rights = admin_rights(ctx, Some("getserial"));
+    let rights = ctx.admin_rights(Some("getserial"));
     if rights == RealmRights::Unrestricted {
         return Ok(());
     }

@@ -27,30 +27,28 @@
 mod enroll;
 mod lifecycle;
 mod limits;
-mod listing;
+pub(crate) mod listing;
 mod lookup;
 pub mod otpauth;
 mod pin_policy;
 mod settings;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDateTime;
 use linotp_core::{TokenInfo, TokenKind};
-use linotp_policy::{PolicyContext, RealmRights};
+use linotp_policy::RealmRights;
 use linotp_store::tokens::{self, SerialMatch, Token, TokenFilter, TokenListOptions};
-use linotp_store::{AnyConnection, StoreError, realms, write_transaction};
+use linotp_store::{AnyConnection, realms};
 
-use crate::app::{App, AppState};
-use crate::audit::AuditEvent;
+pub(crate) use crate::admin_request::{Access, Ctx};
+use crate::app::AppState;
 use crate::auth::AdminIdentity;
 use crate::error::{ApiError, Result};
 use crate::http::{ClientIp, Endpoints};
 use crate::params::Params;
-use crate::sysconfig::SystemConfig;
 use crate::users::{self, RequestedUser, ResolvedUser};
 
 /// The routes of this endpoint group, with the application state applied.
@@ -91,7 +89,7 @@ pub fn routes(state: &AppState) -> Router {
 /// policy for the admin (login, admin realm, resolver) must grant the action in the realm;
 /// a refusal is LinOTP's PolicyException 410 naming the request's serial.
 pub(crate) fn authorize(ctx: &Ctx<'_>, action: &str, realm: Option<&str>) -> Result<()> {
-    let rights = admin_rights(ctx, Some(action));
+    let rights = ctx.admin_rights(Some(action));
     let allowed = match realm {
         Some(realm) => rights.permits(realm),
         None => rights.has_any(),
@@ -107,7 +105,7 @@ pub(crate) fn authorize(ctx: &Ctx<'_>, action: &str, realm: Option<&str>) -> Res
 /// token's realms (a token in no realm needs rights on every realm), as LinOTP's
 /// `checkAdminAuthorization` with a serial.
 pub(crate) fn authorize_token(ctx: &mut Ctx<'_>, action: &str, token: &Token) -> Result<()> {
-    let rights = admin_rights(ctx, Some(action));
+    let rights = ctx.admin_rights(Some(action));
     if rights == RealmRights::Unrestricted {
         return Ok(());
     }
@@ -117,15 +115,6 @@ pub(crate) fn authorize_token(ctx: &mut Ctx<'_>, action: &str, token: &Token) ->
     }
     let realm = token_realms.first().map(String::as_str);
     Err(refusal(ctx, action, realm, Some(token)))
-}
-
-/// The realms the request's admin may act on for `action` (`None`: any admin policy of the
-/// admin, what `/admin/show` lists by).
-pub(crate) fn admin_rights(ctx: &Ctx<'_>, action: Option<&str>) -> RealmRights {
-    let admin = crate::system_api::admin_user_context(ctx.admin);
-    ctx.config
-        .policies()
-        .admin_realms("admin", action, &PolicyContext::for_admin(admin))
 }
 
 /// LinOTP's refusal text for an admin action (`_checkAdminPolicyPre`), naming `token` or
@@ -198,24 +187,9 @@ fn refusal(ctx: &Ctx<'_>, action: &str, realm: Option<&str>, token: Option<&Toke
     ApiError::Policy(message)
 }
 
-/// Everything a handler's database work may use, for one request.
-pub(crate) struct Ctx<'a> {
-    pub(crate) app: &'a App,
-    pub(crate) conn: &'a mut AnyConnection,
-    pub(crate) admin: &'a AdminIdentity,
-    pub(crate) audit: &'a mut AuditEvent,
-    pub(crate) config: Arc<SystemConfig>,
-}
-
-/// Whether an endpoint changes the database (its work then runs in one transaction).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Access {
-    Read,
-    Write,
-}
-
-/// Runs one admin request: the work (in a transaction for [`Access::Write`]), then its audit
-/// event, then the reply; an error becomes LinOTP's error envelope with `error_id`.
+/// Runs one admin request through the shared runner (the work in a transaction for
+/// [`Access::Write`]), records its audit event, then replies; an error becomes LinOTP's
+/// error envelope with `error_id`.
 pub(crate) async fn answer<F>(
     app: AppState,
     admin: AdminIdentity,
@@ -228,86 +202,15 @@ pub(crate) async fn answer<F>(
 where
     F: for<'a> FnOnce(&mut Ctx<'a>) -> Result<Response> + Send + 'static,
 {
-    let audit = AuditEvent {
-        administrator: AuditEvent::administrator_of(&admin),
-        client: client.map(|ip| ip.0.to_string()).unwrap_or_default(),
-        ..AuditEvent::new(action)
-    };
-    let fallback = audit.clone();
-    let outcome = app
-        .with_conn(move |app, conn| {
-            let mut audit = audit;
-            let result = run_work(app, conn, &admin, &mut audit, access, work);
-            Ok((result, audit))
-        })
-        .await;
-    let (result, mut audit) = match outcome {
-        Ok(done) => done,
-        Err(error) => (Err(error), fallback),
-    };
-    if result.is_err() {
-        audit.success = false;
-    }
+    let (result, audit) = crate::admin_request::run(&app, admin, client, action, move |ctx| {
+        ctx.with_access(access, work)
+    })
+    .await;
     app.audit.record(audit).await;
     match result {
         Ok(response) => response,
         Err(error) => error.reply(error_id).into_response(),
     }
-}
-
-fn run_work<F>(
-    app: &App,
-    conn: &mut AnyConnection,
-    admin: &AdminIdentity,
-    audit: &mut AuditEvent,
-    access: Access,
-    work: F,
-) -> Result<Response>
-where
-    F: for<'a> FnOnce(&mut Ctx<'a>) -> Result<Response>,
-{
-    let config = app.system_config(conn)?;
-    match access {
-        Access::Read => work(&mut Ctx {
-            app,
-            conn,
-            admin,
-            audit,
-            config,
-        }),
-        Access::Write => in_transaction(conn, |conn| {
-            work(&mut Ctx {
-                app,
-                conn,
-                admin,
-                audit,
-                config,
-            })
-        }),
-    }
-}
-
-/// An error inside [`in_transaction`]: ours, or one from the transaction itself.
-enum TxError {
-    Api(ApiError),
-    Db(linotp_store::diesel::result::Error),
-}
-
-impl From<linotp_store::diesel::result::Error> for TxError {
-    fn from(error: linotp_store::diesel::result::Error) -> Self {
-        TxError::Db(error)
-    }
-}
-
-/// Runs `body` in one write transaction, rolled back when it fails.
-pub(crate) fn in_transaction<T>(
-    conn: &mut AnyConnection,
-    body: impl FnOnce(&mut AnyConnection) -> Result<T>,
-) -> Result<T> {
-    write_transaction(conn, |conn| body(conn).map_err(TxError::Api)).map_err(|error| match error {
-        TxError::Api(error) => error,
-        TxError::Db(error) => ApiError::Store(StoreError::from(error)),
-    })
 }
 
 /// Registers an axum handler for an admin endpoint: extracts the state, the admin, the client

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use linotp_store::audit::{AuditColumn, AuditQuery};
 use serde_json::{Map, Value};
 
-use super::{Ctx, Failure, Outcome, int_param, run};
+use super::{Failure, Outcome, int_param, run};
 use crate::app::AppState;
 use crate::audit::{AuditLine, AuditSearch};
 use crate::auth::AdminIdentity;
@@ -46,7 +46,9 @@ pub(super) async fn list(
     // store afterwards, once the rows of earlier requests are stored, and this request's own
     // row is recorded last, as LinOTP logs it after answering.
     let (checked, mut event) = run(&app, admin, client, uri.path(), move |ctx| {
-        check_view(ctx)?;
+        // Unlike /audit/search, this controller refuses with HTTP 403.
+        ctx.require_audit_view()
+            .map_err(|refusal| Failure::with_status(refusal, StatusCode::FORBIDDEN))?;
         search_of(&params)
     })
     .await;
@@ -76,17 +78,6 @@ pub(super) async fn list(
     };
     app.audit.record(event).await;
     response
-}
-
-fn check_view(ctx: &Ctx<'_>) -> Outcome<()> {
-    if ctx.is_authorized("audit", "view") {
-        return Ok(());
-    }
-    tracing::warn!(admin = %ctx.admin.username, "api/v2: audit view refused");
-    Err(Failure::forbidden(
-        "You do not have the administrative right to view the audit trail. You are missing a \
-         policy scope=audit, action=view",
-    ))
 }
 
 /// The request as LinOTP's `AuditQuery` sees it: mapped filters with `*` as SQL `%`,

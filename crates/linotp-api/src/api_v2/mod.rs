@@ -28,22 +28,16 @@ mod realms;
 mod resolvers;
 mod tokens;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use axum::Router;
 use axum::handler::Handler;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
-use linotp_policy::{PolicyContext, RealmRights};
-use linotp_resolvers::ResolverClass;
-use linotp_store::AnyConnection;
 use serde_json::Value;
 
-use crate::app::{App, AppState};
-use crate::audit::AuditEvent;
+pub(crate) use crate::admin_request::{Ctx, run};
+use crate::app::AppState;
 use crate::auth::{AdminAuth, AdminIdentity, admin_gate};
 use crate::error::ApiError;
 use crate::http::ClientIp;
@@ -144,35 +138,7 @@ impl From<linotp_store::StoreError> for Failure {
 
 type Outcome<T> = std::result::Result<T, Failure>;
 
-/// Everything a handler's database work may use, for one request.
-pub(crate) struct Ctx<'a> {
-    app: &'a App,
-    conn: &'a mut AnyConnection,
-    admin: &'a AdminIdentity,
-    audit: &'a mut AuditEvent,
-    config: Arc<SystemConfig>,
-}
-
 impl Ctx<'_> {
-    /// The admin as the policies see it.
-    fn policy_context(&self) -> PolicyContext {
-        PolicyContext::for_admin(crate::system_api::admin_user_context(self.admin))
-    }
-
-    /// The realms the admin may use `action` in (`None`: any admin-scope action).
-    fn admin_rights(&self, action: Option<&str>) -> RealmRights {
-        self.config
-            .policies()
-            .admin_realms("admin", action, &self.policy_context())
-    }
-
-    /// LinOTP's `is_authorized(admin, scope, action)`.
-    fn is_authorized(&self, scope: &str, action: &str) -> bool {
-        self.config
-            .policies()
-            .is_allowed(scope, action, &self.policy_context())
-    }
-
     /// LinOTP's `checkPolicyPre("system", <read method>)`.
     fn require_system_read(&self) -> Outcome<()> {
         if self.is_authorized("system", "read") {
@@ -185,8 +151,8 @@ impl Ctx<'_> {
     }
 }
 
-/// Runs one request: the work on the blocking pool with a connection and the current
-/// configuration, then its audit event (`action` is the request path), then the reply.
+/// Runs one request through the shared runner, then records its audit event (`action` is
+/// the request path), then replies.
 async fn answer<F>(
     app: AppState,
     admin: AdminIdentity,
@@ -205,51 +171,6 @@ where
     }
 }
 
-/// The work of [`answer`] without recording its audit event (the caller records it, after
-/// anything it still does).
-async fn run<T, F>(
-    app: &AppState,
-    admin: AdminIdentity,
-    client: Option<ClientIp>,
-    action: &str,
-    work: F,
-) -> (Outcome<T>, AuditEvent)
-where
-    T: Send + 'static,
-    F: for<'a> FnOnce(&mut Ctx<'a>) -> Outcome<T> + Send + 'static,
-{
-    let audit = AuditEvent {
-        administrator: AuditEvent::administrator_of(&admin),
-        client: client.map(|ip| ip.0.to_string()).unwrap_or_default(),
-        ..AuditEvent::new(action)
-    };
-    let fallback = audit.clone();
-    let outcome = app
-        .with_conn(move |app, conn| {
-            let mut audit = audit;
-            let result = match app.system_config(conn) {
-                Ok(config) => work(&mut Ctx {
-                    app,
-                    conn,
-                    admin: &admin,
-                    audit: &mut audit,
-                    config,
-                }),
-                Err(error) => Err(Failure::from(error)),
-            };
-            Ok((result, audit))
-        })
-        .await;
-    let (result, mut audit) = match outcome {
-        Ok(done) => done,
-        Err(error) => (Err(Failure::from(error)), fallback),
-    };
-    if result.is_err() {
-        audit.success = false;
-    }
-    (result, audit)
-}
-
 /// `sendResult(value)`.
 fn result(value: impl Into<Value>) -> Outcome<Response> {
     Ok(JsonReply::result(value).into_response())
@@ -262,83 +183,9 @@ fn int_param(params: &crate::params::Params, name: &str) -> Outcome<Option<i64>>
         .map_err(|error| Failure::with_status(error, StatusCode::BAD_REQUEST))
 }
 
-/// One realm of the configuration (`linotp.useridresolver.group.<name>`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct RealmEntry {
-    /// The name as written in the config key.
-    name: String,
-    /// The config key.
-    entry: String,
-    /// The resolver specs, in lookup order.
-    resolvers: Vec<String>,
-}
-
-impl RealmEntry {
-    fn key(&self) -> String {
-        self.name.to_lowercase()
-    }
-
-    /// Whether the realm lists the resolver called `resolver_name`.
-    fn lists_resolver(&self, resolver_name: &str) -> bool {
-        self.resolvers
-            .iter()
-            .any(|spec| spec.rsplit('.').next() == Some(resolver_name))
-    }
-}
-
-/// Every realm of the configuration, sorted by lower-case name.
-fn defined_realms(config: &SystemConfig) -> Vec<RealmEntry> {
-    const PREFIX: &str = "linotp.useridresolver.group.";
-    let mut realms: Vec<RealmEntry> = config
-        .entries()
-        .filter_map(|entry| {
-            let name = entry.key.strip_prefix(PREFIX)?;
-            Some(RealmEntry {
-                name: name.to_owned(),
-                entry: entry.key.clone(),
-                resolvers: entry
-                    .value
-                    .replace("useridresolveree.", "useridresolver.")
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|spec| !spec.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            })
-        })
-        .collect();
-    realms.sort_by_key(RealmEntry::key);
-    realms
-}
-
-/// The resolvers of the configuration by name (LinOTP's `getResolverList`): a resolver
-/// exists when it has a config row other than `readonly`.
-fn defined_resolvers(config: &SystemConfig) -> BTreeMap<String, ResolverClass> {
-    let mut resolvers = BTreeMap::new();
-    for entry in config.entries() {
-        let Some(rest) = entry.key.strip_prefix("linotp.") else {
-            continue;
-        };
-        let Some((type_name, rest)) = rest.split_once('.') else {
-            continue;
-        };
-        let Some(class) = ResolverClass::from_type_name(type_name) else {
-            continue;
-        };
-        let Some((attribute, name)) = rest.split_once('.') else {
-            continue;
-        };
-        if attribute == "readonly" || name.is_empty() {
-            continue;
-        }
-        resolvers.entry(name.to_owned()).or_insert(class);
-    }
-    resolvers
-}
-
 /// The spec of the resolver called `name`, or LinOTP's `NoResolverFound` (as 404).
 fn resolver_spec_by_name(config: &SystemConfig, name: &str) -> Outcome<ResolverSpec> {
-    match defined_resolvers(config).get(name) {
+    match crate::system_api::defined_resolvers(config).get(name) {
         Some(class) => Ok(ResolverSpec::new(*class, name)),
         None => Err(Failure::with_status(
             ApiError::Internal(format!("Could not find a resolver with this name: {name}")),
@@ -378,61 +225,7 @@ fn user_object(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use linotp_store::config::ConfigEntry;
-
-    fn config(entries: &[(&str, &str)]) -> SystemConfig {
-        SystemConfig::from_entries(
-            Some("stamp".into()),
-            entries
-                .iter()
-                .map(|(key, value)| ConfigEntry {
-                    key: format!("linotp.{key}"),
-                    value: (*value).to_owned(),
-                    typ: None,
-                    description: None,
-                })
-                .collect(),
-        )
-    }
-
-    #[test]
-    fn resolvers_are_found_by_any_row_but_readonly() {
-        let config = config(&[
-            ("sqlresolver.Table.users", "t"),
-            ("sqlresolver.readonly.users", "True"),
-            ("passwdresolver.readonly.only_flag", "True"),
-            ("ldapresolver.LDAPURI.corp.example", "ldap://x"),
-            ("DefaultRealm", "r"),
-        ]);
-        let resolvers = defined_resolvers(&config);
-        assert_eq!(
-            resolvers.into_iter().collect::<Vec<_>>(),
-            [
-                ("corp.example".to_owned(), ResolverClass::Ldap),
-                ("users".to_owned(), ResolverClass::Sql)
-            ]
-        );
-    }
-
-    #[test]
-    fn realms_keep_their_written_name_and_resolver_order() {
-        let config = config(&[
-            (
-                "useridresolver.group.Beta",
-                "useridresolver.SQLIdResolver.IdResolver.b,useridresolver.SQLIdResolver.IdResolver.a",
-            ),
-            (
-                "useridresolver.group.alpha",
-                "useridresolver.SQLIdResolver.IdResolver.a",
-            ),
-        ]);
-        let realms = defined_realms(&config);
-        assert_eq!(realms[0].name, "alpha");
-        assert_eq!(realms[1].name, "Beta");
-        assert_eq!(realms[1].entry, "linotp.useridresolver.group.Beta");
-        assert!(realms[1].lists_resolver("b") && !realms[0].lists_resolver("b"));
-    }
-
+    use linotp_resolvers::ResolverClass;
     #[test]
     fn users_show_empty_attributes_as_null_and_the_resolver_type() {
         let spec = ResolverSpec::new(ResolverClass::Sql, "users");

@@ -8,16 +8,14 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use serde_json::Value;
 
-use super::{
-    Ctx, Failure, Outcome, answer, defined_realms, defined_resolvers, int_param,
-    resolver_spec_by_name, result, user_object,
-};
+use super::{Ctx, Failure, Outcome, answer, int_param, resolver_spec_by_name, result, user_object};
 use crate::app::AppState;
 use crate::auth::AdminIdentity;
 use crate::error::ApiError;
 use crate::http::ClientIp;
 use crate::params::Params;
 use crate::pyfmt::python_str_repr;
+use crate::system_api::{admin_resolver_names, all_realms, defined_resolvers, is_readonly};
 use crate::users::{self, Resolver, ResolverSpec};
 
 /// `GET /api/v2/resolvers/`: every resolver (system `read`).
@@ -32,34 +30,24 @@ pub(super) async fn list(
 
 fn list_work(ctx: &mut Ctx<'_>) -> Outcome<Response> {
     ctx.require_system_read()?;
-    let realms = defined_realms(&ctx.config);
-    let admin_realm = ctx.app.options.admin_realm.to_lowercase();
-    let admin_resolvers: Vec<&str> = realms
-        .iter()
-        .filter(|realm| realm.key() == admin_realm)
-        .flat_map(|realm| realm.resolvers.iter())
-        .filter_map(|spec| spec.rsplit('.').next())
-        .collect();
+    let admin_realm = &ctx.app.options.admin_realm;
+    let realms = all_realms(&ctx.config, admin_realm);
+    let admin_resolvers = admin_resolver_names(&ctx.config, admin_realm);
     let resolvers: Vec<Value> = defined_resolvers(&ctx.config)
         .into_iter()
         .map(|(name, class)| {
-            let readonly = ctx
-                .config
-                .get(&class.config_key("readonly", &name))
-                .and_then(|value| crate::params::parse_bool(value.trim()))
-                .unwrap_or(false);
-            let in_realms: Vec<String> = realms
+            let in_realms: Vec<&str> = realms
                 .iter()
-                .filter(|realm| realm.lists_resolver(&name))
-                .map(|realm| realm.key())
+                .filter(|(_, realm)| realm.lists_resolver(&name))
+                .map(|(key, _)| key.as_str())
                 .collect();
             serde_json::json!({
                 "name": name,
                 "type": class.type_name(),
                 "spec": ResolverSpec::new(class, &name).full(),
                 // LinOTP sets the key only for a readonly resolver.
-                "readonly": if readonly { Value::Bool(true) } else { Value::Null },
-                "admin": admin_resolvers.contains(&name.as_str()),
+                "readonly": if is_readonly(&ctx.config, class, &name) { Value::Bool(true) } else { Value::Null },
+                "admin": admin_resolvers.contains(&name),
                 "realms": in_realms,
             })
         })
@@ -72,10 +60,10 @@ fn list_work(ctx: &mut Ctx<'_>) -> Outcome<Response> {
 /// its realms, or in every realm for a resolver in none.
 fn visible_resolver(ctx: &Ctx<'_>, name: &str) -> Outcome<(ResolverSpec, Resolver)> {
     let spec = resolver_spec_by_name(&ctx.config, name)?;
-    let realms: Vec<String> = defined_realms(&ctx.config)
+    let realms: Vec<String> = all_realms(&ctx.config, &ctx.app.options.admin_realm)
         .into_iter()
-        .filter(|realm| realm.lists_resolver(name))
-        .map(|realm| realm.key())
+        .filter(|(_, realm)| realm.lists_resolver(name))
+        .map(|(key, _)| key)
         .collect();
     if !ctx
         .admin_rights(Some("userlist"))

@@ -4,7 +4,7 @@
 //! `realm` pattern, the owner's `username`, `userId`, `resolverName`, `searchTerm`) as one
 //! store filter, so counting, sorting and paging happen in the database.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
@@ -12,12 +12,14 @@ use axum::response::Response;
 use chrono::NaiveDateTime;
 use linotp_policy::RealmRights;
 use linotp_store::tokens::{
-    self, OwnerFilter, RealmFilter, SerialMatch, Token, TokenFilter, TokenListOptions, TokenSort,
+    self, OwnerFilter, SerialMatch, Token, TokenFilter, TokenListOptions, TokenSort,
 };
 use serde_json::{Map, Value};
 
-use super::{
-    Ctx, Failure, Outcome, answer, defined_realms, int_param, resolver_spec_by_name, result,
+use super::{Ctx, Failure, Outcome, answer, int_param, resolver_spec_by_name, result};
+use crate::admin::listing::{
+    ACTIVE_FILTERS, INACTIVE_FILTERS, OwnerCache, close_matches, owner_pattern_filter,
+    realm_condition, shown_realms,
 };
 use crate::app::AppState;
 use crate::auth::AdminIdentity;
@@ -25,6 +27,7 @@ use crate::error::ApiError;
 use crate::http::ClientIp;
 use crate::params::{Params, parse_python_int};
 use crate::pyfmt::python_str_repr;
+use crate::system_api::realm_names;
 use crate::users::{self, RequestedUser, UserInfo};
 
 /// `GET /api/v2/tokens/`: the tokens the admin may see, filtered, sorted and paged.
@@ -72,50 +75,39 @@ const SORT_NAMES: [(&str, TokenSort); 13] = [
     ("lastSuccessfulLoginAttempt", TokenSort::LastAuthSuccess),
 ];
 
-/// Values of `searchTerm` that select active / inactive tokens instead of searching text.
-const ACTIVE_TERMS: [&str; 4] = [
-    "/:active:/",
-    "/:enabled:/",
-    "/:token is active:/",
-    "/:token is enabled:/",
-];
-const INACTIVE_TERMS: [&str; 4] = [
-    "/:inactive:/",
-    "/:disabled:/",
-    "/:token is inactive:/",
-    "/:token is disabled:/",
-];
-
 /// LinOTP's `checkPolicyPre("admin", "show")`: the lower-case realms the admin sees (`*`:
 /// all), implied by any admin policy of the admin.
 fn visible_realms(ctx: &Ctx<'_>) -> Outcome<Vec<String>> {
-    Ok(match ctx.admin_rights(None) {
-        RealmRights::Unrestricted => vec!["*".to_owned()],
-        RealmRights::AllExcept(excluded) if excluded.is_empty() => vec!["*".to_owned()],
-        RealmRights::AllExcept(excluded) => defined_realms(&ctx.config)
-            .into_iter()
-            .map(|realm| realm.key())
-            .filter(|realm| !excluded.contains(realm))
-            .collect(),
-        RealmRights::Only(realms) if realms.is_empty() => {
-            tracing::warn!(admin = %ctx.admin.username, "api/v2: token listing refused");
-            return Err(Failure::forbidden(
-                "You do not have any rights in any realm! Check the policies.",
-            ));
-        }
-        RealmRights::Only(realms) => realms.into_iter().collect(),
-    })
+    let rights = ctx.admin_rights(None);
+    if matches!(&rights, RealmRights::Only(realms) if realms.is_empty()) {
+        tracing::warn!(admin = %ctx.admin.username, "api/v2: token listing refused");
+        return Err(Failure::forbidden(
+            "You do not have any rights in any realm! Check the policies.",
+        ));
+    }
+    Ok(shown_realms(&rights, &ctx.config))
 }
 
 fn sort_column(name: &str) -> Outcome<TokenSort> {
     if let Some((_, sort)) = SORT_NAMES.iter().find(|(known, _)| *known == name) {
         return Ok(*sort);
     }
+    let mut message = format!("Tokens can't be sorted by {name}.");
+    let known: Vec<&str> = SORT_NAMES.iter().map(|(known, _)| *known).collect();
+    let suggestions = close_matches(name, &known);
+    if !suggestions.is_empty() {
+        let suggestions: Vec<String> = suggestions
+            .iter()
+            .map(|name| python_str_repr(name))
+            .collect();
+        message.push_str(&format!(
+            " Did you mean any of [{}]?",
+            suggestions.join(", ")
+        ));
+    }
     // LinOTP answers a KeyError; its text is the repr of the message.
     Err(Failure::with_status(
-        ApiError::Internal(python_str_repr(&format!(
-            "Tokens can't be sorted by {name}."
-        ))),
+        ApiError::Internal(python_str_repr(&message)),
         StatusCode::BAD_REQUEST,
     ))
 }
@@ -155,8 +147,8 @@ fn list_work(ctx: &mut Ctx<'_>, params: &Params) -> Outcome<Response> {
     filter.owner = owner_filter(ctx, params, &filter_realms)?;
     match params.optional("searchTerm").as_deref() {
         None => {}
-        Some(term) if ACTIVE_TERMS.contains(&term) => filter.active = Some(true),
-        Some(term) if INACTIVE_TERMS.contains(&term) => filter.active = Some(false),
+        Some(term) if ACTIVE_FILTERS.contains(&term) => filter.active = Some(true),
+        Some(term) if INACTIVE_FILTERS.contains(&term) => filter.active = Some(false),
         Some(term) => filter.text = Some(term.to_owned()),
     }
 
@@ -236,53 +228,10 @@ fn realm_filter(ctx: &Ctx<'_>, filter_realms: &[String]) -> TokenFilter {
         .map(|realm| realm.trim().to_owned())
         .collect();
     let mut filter = TokenFilter::default();
-    if filter_realms.iter().any(|realm| realm == "*") {
-        return filter;
+    if !filter_realms.iter().any(|realm| realm == "*") {
+        filter.realms = Some(realm_condition(&filter_realms, &realm_names(&ctx.config)));
     }
-    let defined: Vec<String> = defined_realms(&ctx.config)
-        .iter()
-        .map(|realm| realm.key())
-        .collect();
-    let valid: Vec<String> = filter_realms
-        .iter()
-        .filter(|realm| defined.contains(realm))
-        .cloned()
-        .collect();
-    filter.realms = Some(if !valid.is_empty() {
-        RealmFilter::AnyOf(valid)
-    } else if filter_realms
-        .iter()
-        .any(|realm| realm == "''" || realm == "\"\"" || realm == "/:no realm:/")
-    {
-        RealmFilter::None
-    } else {
-        RealmFilter::AnyOf(
-            defined
-                .into_iter()
-                .filter(|realm| {
-                    filter_realms
-                        .iter()
-                        .any(|pattern| glob_matches(pattern, realm, true))
-                })
-                .collect(),
-        )
-    });
     filter
-}
-
-/// `*` any text (and with `single` also `?` one character), everything else literal, the
-/// whole text.
-fn glob_matches(pattern: &str, text: &str, single: bool) -> bool {
-    let mut expression = String::from("^");
-    for c in pattern.chars() {
-        match c {
-            '*' => expression.push_str(".*"),
-            '?' if single => expression.push('.'),
-            other => expression.push_str(&regex::escape(&other.to_string())),
-        }
-    }
-    expression.push('$');
-    regex::Regex::new(&expression).is_ok_and(|regex| regex.is_match(text))
 }
 
 /// The owner conditions: `username` (exact in the realms searched, `*` wildcard over all
@@ -347,21 +296,10 @@ fn username_filter(
     if username.is_empty() {
         return Ok(None);
     }
-    let search: String = username
-        .to_lowercase()
-        .chars()
-        .filter(|c| *c != '"' && *c != '\'')
-        .collect();
-    if search.is_empty() || search == "/:no user:/" || search == "/:none:/" {
-        return Ok(Some(OwnerFilter::Unassigned));
+    if let Some(owner) = owner_pattern_filter(ctx, username)? {
+        return Ok(Some(owner));
     }
-    if search == "/:no user info:/" || search.contains('*') {
-        return Ok(Some(OwnerFilter::Serials(owners_matching(ctx, &search)?)));
-    }
-    let defined: Vec<String> = defined_realms(&ctx.config)
-        .iter()
-        .map(|realm| realm.key())
-        .collect();
+    let defined = realm_names(&ctx.config);
     let realms: Vec<String> = if filter_realms.iter().any(|realm| realm == "*") {
         defined
     } else {
@@ -389,57 +327,6 @@ fn username_filter(
         }
     }
     Ok(Some(OwnerFilter::Serials(serials)))
-}
-
-/// Serials of assigned tokens whose owner's login matches the `*` pattern; an owner no
-/// resolver knows is `/:no user info:/`.
-fn owners_matching(ctx: &mut Ctx<'_>, pattern: &str) -> Outcome<Vec<String>> {
-    let all = tokens::list(
-        ctx.conn,
-        &TokenFilter::default(),
-        &TokenListOptions::default(),
-    )?;
-    let mut owners = OwnerCache::default();
-    let mut serials = Vec::new();
-    for token in all.tokens.iter().filter(|token| !token.user_id.is_empty()) {
-        let name = match owners.info(ctx, token)? {
-            Some(info) => info.get("username").unwrap_or_default().to_lowercase(),
-            None => "/:no user info:/".to_owned(),
-        };
-        if glob_matches(pattern, &name, false) {
-            serials.push(token.serial.clone());
-        }
-    }
-    Ok(serials)
-}
-
-/// Owner attributes per resolver and user id, looked up once per request.
-#[derive(Default)]
-struct OwnerCache {
-    known: HashMap<(String, String), Option<UserInfo>>,
-}
-
-impl OwnerCache {
-    fn info(&mut self, ctx: &mut Ctx<'_>, token: &Token) -> Outcome<Option<UserInfo>> {
-        if token.user_id.is_empty() {
-            return Ok(None);
-        }
-        let key = (token.id_res_class.clone(), token.user_id.clone());
-        if let Some(known) = self.known.get(&key) {
-            return Ok(known.clone());
-        }
-        let config = ctx.config.clone();
-        let info = users::owner_info(
-            ctx.app,
-            &config,
-            ctx.conn,
-            &token.id_res_class,
-            &token.user_id,
-        )?
-        .filter(|info| info.iter().next().is_some());
-        self.known.insert(key, info.clone());
-        Ok(info)
-    }
 }
 
 /// The v2 objects of `tokens`, with realms and owners looked up once.
@@ -619,15 +506,5 @@ mod tests {
         );
         let orphan = token_object(&token, &[], None);
         assert_eq!(orphan["userInfo"]["username"], "/:no user info:/");
-    }
-
-    #[test]
-    fn realm_patterns_match_like_fnmatch_and_owner_patterns_only_expand_stars() {
-        assert!(glob_matches("my*realm", "mydefrealm", true));
-        assert!(glob_matches("my?efrealm", "mydefrealm", true));
-        assert!(!glob_matches("my*", "otherrealm", true));
-        assert!(glob_matches("beck*", "beckett", false));
-        assert!(!glob_matches("b?ckett", "beckett", false));
-        assert!(glob_matches("a.b*", "a.bc", false) && !glob_matches("a.b", "axb", false));
     }
 }

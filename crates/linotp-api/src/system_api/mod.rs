@@ -43,25 +43,23 @@ mod policies;
 mod realms;
 mod resolvers;
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use linotp_policy::{PolicyContext, SystemRight, UserContext, system_right};
-use linotp_store::{AnyConnection, StoreError, write_transaction};
+use linotp_policy::{SystemRight, system_right};
+use linotp_store::AnyConnection;
 
-use crate::app::{App, AppState};
-use crate::audit::AuditEvent;
+pub(crate) use crate::admin_request::{Access, Ctx};
+use crate::app::AppState;
 use crate::auth::AdminIdentity;
 use crate::error::{ApiError, Result};
 use crate::http::{ClientIp, Endpoints, Methods};
 use crate::pyfmt::python_str_repr;
 use crate::reply::{JsonReply, PRODUCT_VERSION, reply_id};
-use crate::sysconfig::SystemConfig;
-use crate::users::ResolverSpec;
 
 pub use multipart::{UploadForm, UploadedFile};
+pub(crate) use realms::{all_realms, realm_names};
+pub(crate) use resolvers::{admin_resolver_names, defined_resolvers, is_readonly};
 
 /// The routes of this endpoint group, with the application state applied.
 pub fn routes(state: &AppState) -> Router {
@@ -109,13 +107,6 @@ pub(crate) enum Guard {
     InWork,
 }
 
-/// Whether an endpoint changes the database (its work then runs in one transaction).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Access {
-    Read,
-    Write,
-}
-
 /// What the runner needs to know about an endpoint.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Endpoint {
@@ -125,48 +116,9 @@ pub(crate) struct Endpoint {
     pub(crate) access: Access,
 }
 
-/// Everything a handler's work may use, for one request.
-pub(crate) struct Ctx<'a> {
-    pub(crate) app: &'a App,
-    pub(crate) conn: &'a mut AnyConnection,
-    pub(crate) admin: &'a AdminIdentity,
-    pub(crate) audit: &'a mut AuditEvent,
-    pub(crate) config: Arc<SystemConfig>,
-}
-
-impl Ctx<'_> {
-    /// Reloads the configuration after this request changed it (the stamp moved).
-    pub(crate) fn reload_config(&mut self) -> Result<()> {
-        self.config = self.app.system_config(self.conn)?;
-        Ok(())
-    }
-
-    /// The admin as the policies see it: login, the admin realm, the admin's resolver.
-    pub(crate) fn admin_user(&self) -> UserContext {
-        admin_user_context(self.admin)
-    }
-
-    /// LinOTP's `is_authorized(admin, scope, action)`: allowed while no active policy exists
-    /// in the scope, else an applying policy must grant the action. Realms, clients and
-    /// times are not looked at, as in LinOTP.
-    pub(crate) fn is_authorized(&self, scope: &str, action: &str) -> bool {
-        let context = PolicyContext::for_admin(self.admin_user());
-        self.config.policies().is_allowed(scope, action, &context)
-    }
-}
-
-/// The admin as the policies see it.
-pub(crate) fn admin_user_context(admin: &AdminIdentity) -> UserContext {
-    let context = UserContext::new(admin.username.clone(), admin.realm.clone());
-    match ResolverSpec::parse(&admin.resolver) {
-        Some(spec) => context.with_resolver(spec.name()),
-        None => context,
-    }
-}
-
-/// Runs one request: the permission check, the work (in a transaction for
-/// [`Access::Write`]), then its audit event, then the reply; an error becomes LinOTP's error
-/// envelope (id 1).
+/// Runs one request through the shared runner: the permission check, the work (in a
+/// transaction for [`Access::Write`]), then its audit event, then the reply; an error
+/// becomes LinOTP's error envelope (id 1).
 pub(crate) async fn answer<F>(
     app: AppState,
     admin: AdminIdentity,
@@ -177,78 +129,21 @@ pub(crate) async fn answer<F>(
 where
     F: for<'a> FnOnce(&mut Ctx<'a>) -> Result<Response> + Send + 'static,
 {
-    let audit = AuditEvent {
-        administrator: AuditEvent::administrator_of(&admin),
-        client: client.map(|ip| ip.0.to_string()).unwrap_or_default(),
-        ..AuditEvent::new(endpoint.action)
-    };
-    let fallback = audit.clone();
-    let outcome = app
-        .with_conn(move |app, conn| {
-            let mut audit = audit;
-            let result = run(app, conn, &admin, &mut audit, endpoint, work);
-            Ok((result, audit))
+    let (result, audit) =
+        crate::admin_request::run(&app, admin, client, endpoint.action, move |ctx| {
+            check_guard(ctx, endpoint.guard)?;
+            ctx.with_access(endpoint.access, work)
         })
         .await;
-    let (result, mut audit) = match outcome {
-        Ok(done) => done,
-        Err(error) => (Err(error), fallback),
-    };
     if endpoint.access == Access::Write {
         // Our own write moved the stamp; dropping the copy also covers two writes within
         // the stamp's resolution.
         app.config.invalidate();
     }
-    if result.is_err() {
-        audit.success = false;
-    }
     app.audit.record(audit).await;
     match result {
         Ok(response) => response,
         Err(error) => error.reply(reply_id::DEFAULT).into_response(),
-    }
-}
-
-fn run<F>(
-    app: &App,
-    conn: &mut AnyConnection,
-    admin: &AdminIdentity,
-    audit: &mut AuditEvent,
-    endpoint: Endpoint,
-    work: F,
-) -> Result<Response>
-where
-    F: for<'a> FnOnce(&mut Ctx<'a>) -> Result<Response>,
-{
-    let config = app.system_config(conn)?;
-    let mut ctx = Ctx {
-        app,
-        conn,
-        admin,
-        audit,
-        config,
-    };
-    check_guard(&ctx, endpoint.guard)?;
-    match endpoint.access {
-        Access::Read => work(&mut ctx),
-        Access::Write => {
-            let Ctx {
-                app,
-                conn,
-                admin,
-                audit,
-                config,
-            } = ctx;
-            in_transaction(conn, |conn| {
-                work(&mut Ctx {
-                    app,
-                    conn,
-                    admin,
-                    audit,
-                    config,
-                })
-            })
-        }
     }
 }
 
@@ -291,29 +186,6 @@ pub(crate) fn check_system_right(ctx: &Ctx<'_>, method: &str) -> Result<()> {
             SystemRight::Write => "write",
         }
     )))
-}
-
-/// An error inside [`in_transaction`]: ours, or one from the transaction itself.
-enum TxError {
-    Api(ApiError),
-    Db(linotp_store::diesel::result::Error),
-}
-
-impl From<linotp_store::diesel::result::Error> for TxError {
-    fn from(error: linotp_store::diesel::result::Error) -> Self {
-        TxError::Db(error)
-    }
-}
-
-/// Runs `body` in one write transaction, rolled back when it fails.
-fn in_transaction<T>(
-    conn: &mut AnyConnection,
-    body: impl FnOnce(&mut AnyConnection) -> Result<T>,
-) -> Result<T> {
-    write_transaction(conn, |conn| body(conn).map_err(TxError::Api)).map_err(|error| match error {
-        TxError::Api(error) => error,
-        TxError::Db(error) => ApiError::Store(StoreError::from(error)),
-    })
 }
 
 /// Registers an axum handler for an endpoint of this group: extracts the state, the admin,
@@ -456,18 +328,5 @@ mod tests {
             json_to_xml(&json!({"a": [1, "x"], "b": null})),
             "<a><value>1</value>\n<value>x</value></a>\n<b>None</b>"
         );
-    }
-
-    #[test]
-    fn admin_policy_user_carries_the_resolver_name() {
-        let admin = AdminIdentity {
-            username: "admin".into(),
-            realm: "linotp_admins".into(),
-            resolver: "useridresolver.SQLIdResolver.IdResolver.LinOTP_local_admins".into(),
-        };
-        let user = admin_user_context(&admin);
-        assert_eq!(user.login, "admin");
-        assert_eq!(user.realm, "linotp_admins");
-        assert_eq!(user.resolver_names, ["LinOTP_local_admins"]);
     }
 }

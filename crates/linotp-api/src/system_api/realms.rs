@@ -36,6 +36,13 @@ pub(crate) struct RealmDefinition {
 }
 
 impl RealmDefinition {
+    /// Whether the realm lists the resolver called `resolver_name`.
+    pub(crate) fn lists_resolver(&self, resolver_name: &str) -> bool {
+        self.resolvers
+            .iter()
+            .any(|spec| spec.trim().rsplit('.').next() == Some(resolver_name))
+    }
+
     fn to_json(&self) -> Value {
         let mut definition = Map::new();
         definition.insert("realmname".to_owned(), Value::from(self.realmname.as_str()));
@@ -89,6 +96,17 @@ pub(crate) fn all_realms(
         .collect();
     realms.sort_by(|a, b| a.0.cmp(&b.0));
     realms
+}
+
+/// The lower-case names of the realms the configuration defines
+/// (`useridresolver.group.<realm>`), sorted.
+pub(crate) fn realm_names(config: &SystemConfig) -> Vec<String> {
+    let mut names: Vec<String> = config
+        .entries()
+        .filter_map(|entry| entry.key.strip_prefix(REALM_PREFIX).map(str::to_lowercase))
+        .collect();
+    names.sort();
+    names
 }
 
 /// LinOTP's `getRealms(name)`: only that realm when it exists, else all of them.
@@ -334,22 +352,7 @@ system_handler!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use linotp_store::config::ConfigEntry;
-
-    fn config(entries: &[(&str, &str)]) -> SystemConfig {
-        SystemConfig::from_entries(
-            Some("stamp".into()),
-            entries
-                .iter()
-                .map(|(key, value)| ConfigEntry {
-                    key: format!("linotp.{key}"),
-                    value: (*value).to_owned(),
-                    typ: None,
-                    description: None,
-                })
-                .collect(),
-        )
-    }
+    use crate::sysconfig::test_config as config;
 
     #[test]
     fn realm_names_follow_linotp_rule() {
@@ -360,6 +363,26 @@ mod tests {
             error.message(),
             r"non conformant characters in realm name: bad/realm (not in ^[A-Za-z0-9_\-\.]*$)"
         );
+    }
+
+    #[test]
+    fn realms_keep_their_written_name_and_resolver_order() {
+        let config = config(&[
+            (
+                "useridresolver.group.Beta",
+                "useridresolver.SQLIdResolver.IdResolver.b,useridresolver.SQLIdResolver.IdResolver.a",
+            ),
+            (
+                "useridresolver.group.alpha",
+                "useridresolver.SQLIdResolver.IdResolver.a",
+            ),
+        ]);
+        let realms = all_realms(&config, "linotp_admins");
+        assert_eq!(realms[0].1.realmname, "alpha");
+        assert_eq!(realms[1].1.realmname, "Beta");
+        assert_eq!(realms[1].1.entry, "linotp.useridresolver.group.Beta");
+        assert!(realms[1].1.lists_resolver("b") && !realms[0].1.lists_resolver("b"));
+        assert_eq!(realm_names(&config), ["alpha", "beta"]);
     }
 
     #[test]

@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 
 use axum::response::Response;
-use linotp_policy::PolicyContext;
 use linotp_resolvers::{
     ConfigLookup, ConnectionTest, DefineMode, ResolverClass, ResolverConfig, UserIdResolver,
     build_resolver, define_resolver,
@@ -24,7 +23,7 @@ use super::{Access, Ctx, Guard, ok, resolver_error, store_entry, system_handler,
 use crate::error::{ApiError, Result};
 use crate::params::Params;
 use crate::pyfmt::{JsonStyle, python_json, python_str_repr};
-use crate::reply::{API_VERSION, JSON_CONTENT_TYPE, PRODUCT_VERSION};
+use crate::reply::{API_VERSION, JSON_CONTENT_TYPE, PRODUCT_VERSION, streamed_result};
 use crate::sysconfig::SystemConfig;
 use crate::users::{self, ResolverSpec};
 
@@ -57,6 +56,24 @@ fn stored_resolvers(config: &SystemConfig) -> BTreeMap<String, (ResolverClass, V
         attributes.sort();
     }
     resolvers
+}
+
+/// The resolvers the configuration defines (LinOTP's `getResolverList`), by name: a
+/// resolver exists when it has a config row other than `readonly`.
+pub(crate) fn defined_resolvers(config: &SystemConfig) -> BTreeMap<String, ResolverClass> {
+    stored_resolvers(config)
+        .into_iter()
+        .filter(|(_, (_, attributes))| attributes.iter().any(|attribute| attribute != "readonly"))
+        .map(|(name, (class, _))| (name, class))
+        .collect()
+}
+
+/// Whether resolver `name` of `class` is flagged `readonly`.
+pub(crate) fn is_readonly(config: &SystemConfig, class: ResolverClass, name: &str) -> bool {
+    config
+        .get(&class.config_key("readonly", name))
+        .and_then(|value| crate::params::parse_bool(value.trim()))
+        .unwrap_or(false)
 }
 
 /// The class of a stored resolver.
@@ -98,18 +115,13 @@ pub(super) fn stored_definition(ctx: &Ctx<'_>, name: &str) -> Option<ResolverCon
 /// Whether resolver `name` is flagged `readonly` (`None`: no such resolver).
 pub(super) fn readonly_flag(ctx: &Ctx<'_>, name: &str) -> Option<bool> {
     let class = class_of(&ctx.config, name)?;
-    Some(
-        ctx.config
-            .get(&class.config_key("readonly", name))
-            .and_then(|value| crate::params::parse_bool(value.trim()))
-            .unwrap_or(false),
-    )
+    Some(is_readonly(&ctx.config, class, name))
 }
 
 /// The names of the resolvers listed by the admin realm.
-fn admin_resolver_names(ctx: &Ctx<'_>) -> Vec<String> {
-    ctx.config
-        .realm_resolvers(&ctx.app.options.admin_realm)
+pub(crate) fn admin_resolver_names(config: &SystemConfig, admin_realm: &str) -> Vec<String> {
+    config
+        .realm_resolvers(admin_realm)
         .iter()
         .map(|spec| spec.rsplit('.').next().unwrap_or_default().to_owned())
         .collect()
@@ -343,7 +355,11 @@ fn resolver_info(ctx: &Ctx<'_>, name: &str) -> Value {
     }
     info.insert(
         "admin".to_owned(),
-        Value::Bool(admin_resolver_names(ctx).iter().any(|admin| admin == name)),
+        Value::Bool(
+            admin_resolver_names(&ctx.config, &ctx.app.options.admin_realm)
+                .iter()
+                .any(|admin| admin == name),
+        ),
     );
     info.insert(
         "immutable".to_owned(),
@@ -380,7 +396,7 @@ system_handler!(
 );
 
 fn get_resolvers_work(ctx: &mut Ctx<'_>, _params: &Params) -> Result<Response> {
-    let admin_resolvers = admin_resolver_names(ctx);
+    let admin_resolvers = admin_resolver_names(&ctx.config, &ctx.app.options.admin_realm);
     let mut list = Map::new();
     for (name, (class, attributes)) in stored_resolvers(&ctx.config) {
         // LinOTP names one config row of the resolver; which one follows its dict order.
@@ -398,11 +414,7 @@ fn get_resolvers_work(ctx: &mut Ctx<'_>, _params: &Params) -> Result<Response> {
         let Some(entry_attribute) = entry_attribute else {
             continue;
         };
-        let readonly = ctx
-            .config
-            .get(&class.config_key("readonly", &name))
-            .and_then(|value| crate::params::parse_bool(value.trim()))
-            .unwrap_or(false);
+        let readonly = is_readonly(&ctx.config, class, &name);
         let mut info = Map::new();
         info.insert("resolvername".to_owned(), Value::from(name.as_str()));
         info.insert(
@@ -610,48 +622,11 @@ fn userlist_resolvers(ctx: &Ctx<'_>, params: &Params) -> Vec<String> {
     specs
 }
 
-/// LinOTP's streamed reply of `/admin/userlist` (`sendResultIterator`): compact JSON, one
-/// row per line, `queried` and `page` inside `result`, no `versionNumber`.
-fn streamed_list(rows: &[Value], page: Option<(i64, i64)>) -> String {
-    let (start, stop) = page.map_or((0, usize::MAX), |(page, per_page)| {
-        let start = usize::try_from(page.saturating_mul(per_page)).unwrap_or(0);
-        (
-            start,
-            start.saturating_add(usize::try_from(per_page).unwrap_or(0)),
-        )
-    });
-    let mut body =
-        format!("{{\"jsonrpc\": \"{API_VERSION}\", \"result\": {{\"status\": true, \"value\":  [");
-    let mut queried = 0usize;
-    let mut separator = "";
-    for row in rows {
-        if page.is_some() && queried >= stop {
-            break;
-        }
-        if queried >= start {
-            body.push_str(separator);
-            body.push_str(&python_json(row, JsonStyle::Spaced));
-            body.push('\n');
-            separator = ",";
-        }
-        queried += 1;
-    }
-    let page_member = page.map_or(String::new(), |(page, _)| format!(", \"page\": {page}"));
-    body.push_str(&format!(
-        "] , \"queried\" : {queried} {page_member}}}, \"version\": \"{PRODUCT_VERSION}\", \"id\": 1}}"
-    ));
-    body
-}
-
 fn userlist_work(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let realm_param = params.optional("realm").map(|realm| realm.into_owned());
     ctx.audit.realm = realm_param.clone().unwrap_or_default();
     let requested = users::requested_user(params, &ctx.config);
-    let rights = ctx.config.policies().admin_realms(
-        "admin",
-        Some("userlist"),
-        &PolicyContext::for_admin(ctx.admin_user()),
-    );
+    let rights = ctx.admin_rights(Some("userlist"));
     if !rights.permits(&requested.realm) {
         tracing::warn!(admin = %ctx.admin.username, realm = %requested.realm, "userlist refused");
         return Err(ApiError::Policy(format!(
@@ -685,38 +660,22 @@ fn userlist_work(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
             }
         },
     };
-    let search: Vec<(String, String)> = params
-        .iter()
-        .filter(|(name, _)| !USERLIST_CONTROL.contains(name))
-        .map(|(name, _)| {
-            (
-                name.to_owned(),
-                params.optional(name).unwrap_or_default().into_owned(),
-            )
-        })
-        .collect();
+    let search = params.search_fields(&USERLIST_CONTROL);
+    let specs = userlist_resolvers(ctx, params);
     let mut rows = Vec::new();
-    for spec_text in userlist_resolvers(ctx, params) {
-        let Some(spec) = ResolverSpec::parse(&spec_text) else {
-            continue;
-        };
-        let Some(resolver) = users::open_resolver(ctx.app, &spec, &ctx.config) else {
-            continue;
-        };
-        match resolver.list_users(&search) {
-            Ok(found) => rows.extend(found.into_iter().map(|info| {
-                let mut row = info.to_json();
-                row.insert("resolver".to_owned(), Value::from(spec_text.as_str()));
-                Value::Object(row)
-            })),
-            Err(error) => {
-                tracing::warn!(resolver = %spec, %error, "userlist: resolver failed");
-            }
-        }
+    for (spec_text, _, found) in users::users_of_resolvers(ctx.app, &ctx.config, specs, &search) {
+        rows.extend(found.into_iter().map(|info| {
+            let mut row = info.to_json();
+            row.insert("resolver".to_owned(), Value::from(spec_text.as_str()));
+            Value::Object(row)
+        }));
     }
     ctx.audit.success = true;
     ctx.audit.info = format!("realm: {}", realm_param.as_deref().unwrap_or("None"));
-    Ok(text_reply(JSON_CONTENT_TYPE, streamed_list(&rows, page)))
+    Ok(text_reply(
+        JSON_CONTENT_TYPE,
+        streamed_result(&rows, page, page.map(|(page, _)| page)),
+    ))
 }
 
 system_handler!(
@@ -733,7 +692,6 @@ system_handler!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn resolver_keys_parse_into_class_attribute_and_name() {
@@ -746,16 +704,22 @@ mod tests {
     }
 
     #[test]
-    fn streamed_list_matches_linotp_layout() {
-        let rows = vec![json!({"userid": "uid1"}), json!({"userid": "uid2"})];
+    fn resolvers_are_defined_by_any_row_but_readonly() {
+        let config = crate::sysconfig::test_config(&[
+            ("sqlresolver.Table.users", "t"),
+            ("sqlresolver.readonly.users", "True"),
+            ("passwdresolver.readonly.only_flag", "True"),
+            ("ldapresolver.LDAPURI.corp.example", "ldap://x"),
+            ("DefaultRealm", "r"),
+        ]);
+        let resolvers = defined_resolvers(&config);
         assert_eq!(
-            streamed_list(&rows, None),
-            "{\"jsonrpc\": \"2.0802\", \"result\": {\"status\": true, \"value\":  [{\"userid\": \"uid1\"}\n\
-             ,{\"userid\": \"uid2\"}\n] , \"queried\" : 2 }, \"version\": \"LinOTP 4.0.0.dev0\", \"id\": 1}"
+            resolvers.into_iter().collect::<Vec<_>>(),
+            [
+                ("corp.example".to_owned(), ResolverClass::Ldap),
+                ("users".to_owned(), ResolverClass::Sql)
+            ]
         );
-        let paged = streamed_list(&rows, Some((1, 1)));
-        assert!(paged.contains("[{\"userid\": \"uid2\"}\n] , \"queried\" : 2 , \"page\": 1}"));
-        let first = streamed_list(&rows, Some((0, 1)));
-        assert!(first.contains("\"queried\" : 1 , \"page\": 0}"));
+        assert!(is_readonly(&config, ResolverClass::Sql, "users"));
     }
 }

@@ -711,23 +711,8 @@ impl<'a> ChallengeStore<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sysconfig::test_config as config;
     use linotp_crypto::{DefaultSecurityModule, EncKey};
-    use linotp_store::config::ConfigEntry;
-
-    fn config(entries: &[(&str, &str)]) -> SystemConfig {
-        SystemConfig::from_entries(
-            Some("stamp".into()),
-            entries
-                .iter()
-                .map(|(key, value)| ConfigEntry {
-                    key: format!("linotp.{key}"),
-                    value: (*value).to_owned(),
-                    typ: None,
-                    description: None,
-                })
-                .collect(),
-        )
-    }
 
     fn at(text: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(text, TIMESTAMP_FORMAT).unwrap()
