@@ -1,6 +1,7 @@
 //! Connections, the r2d2 pool and the [`Store`] handle.
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -293,8 +294,8 @@ impl Store {
 /// SQLite writers of this process also queue on an in-process lock before `BEGIN IMMEDIATE`:
 /// SQLite's busy handler makes a waiting writer sleep in growing steps (up to 100 ms), so under
 /// load writers that found the file locked overslept each other's commits; queued, each starts
-/// the moment the previous one commits. The lock is per process, not per file: by default the
-/// audit trail shares the main database file, whose write lock they share anyway.
+/// the moment the previous one commits. There is one such lock per database file, so the audit
+/// trail's batches (`<file>_audit` by default) never hold up token commits.
 pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, body: F) -> Result<T, E>
 where
     F: FnOnce(&mut AnyConnection) -> Result<T, E>,
@@ -307,7 +308,7 @@ where
         .is_none();
     let _queued = match conn {
         AnyConnection::Sqlite(sqlite) if outermost => {
-            let turn = SqliteWriterTurn::wait();
+            let turn = SqliteWriterTurn::wait(sqlite)?;
             AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
             turn
         }
@@ -328,13 +329,21 @@ where
     }
 }
 
-/// The process's turn to write to SQLite (see [`write_transaction`]).
-static SQLITE_WRITER: Mutex<()> = Mutex::new(());
+/// One writer lock per SQLite database file of this process (see [`write_transaction`]).
+/// Locks are never removed: a process opens a handful of files (tests a few hundred), and a
+/// lock must outlive every connection to its file.
+static SQLITE_WRITERS: Mutex<BTreeMap<String, &'static Mutex<()>>> = Mutex::new(BTreeMap::new());
 
 thread_local! {
-    /// Whether this thread holds [`SQLITE_WRITER`]: a write transaction on a second SQLite
-    /// database inside the first must not wait for itself.
+    /// Whether this thread holds one of [`SQLITE_WRITERS`]: a write transaction on a second
+    /// SQLite database inside the first must not wait for a lock its own thread holds.
     static HOLDS_SQLITE_WRITER: Cell<bool> = const { Cell::new(false) };
+}
+
+#[derive(QueryableByName)]
+struct MainFile {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    file: String,
 }
 
 struct SqliteWriterTurn {
@@ -342,17 +351,32 @@ struct SqliteWriterTurn {
 }
 
 impl SqliteWriterTurn {
-    /// Waits for the turn, or `None` when this thread already has it.
-    fn wait() -> Option<SqliteWriterTurn> {
+    /// Waits for the turn to write to `conn`'s file, or `None` when this thread already has
+    /// a turn.
+    fn wait(
+        conn: &mut diesel::sqlite::SqliteConnection,
+    ) -> std::result::Result<Option<SqliteWriterTurn>, diesel::result::Error> {
         if HOLDS_SQLITE_WRITER.with(Cell::get) {
-            return None;
+            return Ok(None);
         }
-        // The lock guards no data: a panic while holding it leaves nothing inconsistent.
-        let guard = SQLITE_WRITER
+        // An in-memory database has an empty file name: its one connection needs no queue.
+        let file = diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .get_result::<MainFile>(conn)?
+            .file;
+        if file.is_empty() {
+            return Ok(None);
+        }
+        // The locks guard no data: a panic while holding one leaves nothing inconsistent.
+        let lock: &'static Mutex<()> = SQLITE_WRITERS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(file)
+            .or_insert_with(|| Box::leak(Box::new(Mutex::new(()))));
+        let guard = lock
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         HOLDS_SQLITE_WRITER.with(|holds| holds.set(true));
-        Some(SqliteWriterTurn { _guard: guard })
+        Ok(Some(SqliteWriterTurn { _guard: guard }))
     }
 }
 
