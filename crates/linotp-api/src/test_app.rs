@@ -4,12 +4,15 @@
 use std::sync::Arc;
 
 use axum::Router;
+use linotp_crypto::password::hash_password_with_rounds;
 use linotp_crypto::{DefaultSecurityModule, EncKey, SecurityModule};
-use linotp_store::defaults;
 use linotp_store::testing::TestDb;
+use linotp_store::users::{self, ImportedUser};
+use linotp_store::{config, defaults};
+use tokio::sync::mpsc;
 
 use crate::app::{App, AppOptions, AppState};
-use crate::audit::AuditLog;
+use crate::audit::{AuditEvent, AuditLog};
 use crate::auth::{
     AdminAuth, AdminIdentity, Clock, JwtKey, JwtSettings, MemoryBlocklist, SystemClock,
 };
@@ -124,4 +127,78 @@ impl TestApp {
         );
         (cookie, issued.claims.csrf)
     }
+
+    /// The same application (database, keys, clock, options) with a fresh config cache and
+    /// an audit log whose events arrive on the returned queue instead of the database.
+    pub fn audited(&self) -> (AppState, mpsc::Receiver<AuditEvent>) {
+        let (sender, receiver) = mpsc::channel(4096);
+        let state = Arc::new(App {
+            store: self.state.store.clone(),
+            security: self.state.security.clone(),
+            config: ConfigCache::new(),
+            audit: AuditLog::from_sender(sender),
+            auth: self.state.auth.clone(),
+            clock: self.state.clock.clone(),
+            options: self.state.options.clone(),
+        });
+        (state, receiver)
+    }
+
+    /// Creates what `/tools/import_users` and `/system/setRealm` create: the `imported_user`
+    /// rows of `users` (group `resolver`) and a realm `realm` listing that SQL resolver.
+    #[allow(clippy::expect_used)]
+    pub fn import_users(
+        &self,
+        resolver: &str,
+        realm: &str,
+        users: impl IntoIterator<Item = ImportedUser>,
+    ) {
+        let mut conn = self
+            .state
+            .store
+            .connection()
+            .expect("test database connection");
+        defaults::ensure_admin_realm(&mut conn, realm, resolver).expect("realm");
+        for user in users {
+            users::insert(&mut conn, &user).expect("imported user");
+        }
+        config::touch_timestamp(&mut conn).expect("config timestamp");
+    }
+}
+
+/// An imported user as the tests make them: mail `<login>@example.test`, the login in upper
+/// case as surname, `password` hashed with few rounds.
+#[allow(clippy::expect_used)]
+pub fn imported_user(resolver: &str, login: &str, user_id: &str, password: &str) -> ImportedUser {
+    ImportedUser {
+        groupid: resolver.to_owned(),
+        userid: user_id.to_owned(),
+        username: login.to_owned(),
+        email: format!("{login}@example.test"),
+        surname: login.to_uppercase(),
+        password: hash_password_with_rounds(password, 1000).expect("password hash"),
+        ..ImportedUser::default()
+    }
+}
+
+/// A form body (`application/x-www-form-urlencoded`, also a query string) of `params`.
+pub fn form_body(params: &[(&str, &str)]) -> String {
+    params
+        .iter()
+        .map(|(name, value)| format!("{}={}", percent_encoded(name), percent_encoded(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn percent_encoded(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(byte))
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
 }

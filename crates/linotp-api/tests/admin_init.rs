@@ -31,17 +31,6 @@ fn stored_seed(admin: &Admin, serial: &str) -> String {
     String::from_utf8(seed.expose().to_vec()).unwrap()
 }
 
-fn pin_ok(admin: &Admin, serial: &str, pin: &str) -> bool {
-    let token = admin.token(serial);
-    token_secrets::verify_token_pin(
-        admin.app.state.security.as_ref(),
-        &token.pin_hash,
-        &token.pin_salt,
-        pin,
-    )
-    .unwrap()
-}
-
 #[tokio::test]
 async fn a_generated_hotp_seed_is_returned_stored_and_authenticates() {
     let admin = Admin::new();
@@ -137,8 +126,8 @@ async fn hotp_rows_carry_linotps_columns_and_config_defaults() {
     assert!(token.user_id.is_empty());
     // Spaces and dashes of the seed are stripped, as LinOTP does.
     assert_eq!(stored_seed(&admin, "ROW1"), RFC4226_HEX);
-    assert!(pin_ok(&admin, "ROW1", "1234"));
-    assert!(!pin_ok(&admin, "ROW1", "1235"));
+    assert!(admin.pin_matches("ROW1", "1234"));
+    assert!(!admin.pin_matches("ROW1", "1235"));
     assert!(!token.pin_hash.starts_with("@@"));
 
     admin
@@ -156,7 +145,7 @@ async fn hotp_rows_carry_linotps_columns_and_config_defaults() {
         .await;
     let token = admin.token("ROW2");
     assert!(token.pin_hash.starts_with("@@"));
-    assert!(pin_ok(&admin, "ROW2", "secret-pin"));
+    assert!(admin.pin_matches("ROW2", "secret-pin"));
     assert_eq!(token.otp_len, 8);
     assert_eq!(token.token_info, "{\n\"hashlib\": \"sha256\"\n}");
 }
@@ -435,7 +424,7 @@ async fn reinitialising_a_token_keeps_its_row_and_restarts_its_counters() {
     assert_eq!(again.id, first.id);
     assert_eq!((again.count, again.fail_count), (0, 0));
     assert_ne!(again.key_enc, first.key_enc);
-    assert!(pin_ok(&admin, "RE1", "4321"));
+    assert!(admin.pin_matches("RE1", "4321"));
 }
 
 #[tokio::test]

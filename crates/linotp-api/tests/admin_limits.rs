@@ -8,43 +8,8 @@
 
 mod admin_support;
 
-use admin_support::{Admin, RFC4226_HEX, RFC4226_OTPS};
+use admin_support::{Admin, POLICY_ERROR, RFC4226_HEX, RFC4226_OTPS};
 use linotp_crypto::token_secrets;
-
-/// LinOTP's PolicyException code.
-const POLICY_ERROR: i64 = 410;
-
-async fn set_policy(admin: &Admin, name: &str, scope: &str, action: &str, realm: &str, user: &str) {
-    let reply = admin
-        .post(
-            "/system/setPolicy",
-            &[
-                ("name", name),
-                ("scope", scope),
-                ("action", action),
-                ("realm", realm),
-                ("user", user),
-            ],
-        )
-        .await;
-    assert_eq!(reply.json()["result"]["status"], true, "{}", reply.text());
-}
-
-async fn enroll(admin: &Admin, token_type: &str, serial: &str, user: &str, realm: &str) {
-    let reply = admin
-        .post(
-            "/admin/init",
-            &[
-                ("type", token_type),
-                ("serial", serial),
-                ("otpkey", RFC4226_HEX),
-                ("user", user),
-                ("realm", realm),
-            ],
-        )
-        .await;
-    assert_eq!(reply.value(), true, "{}", reply.text());
-}
 
 /// Realm `realm1` (alice, carol; alice owns A1 and the disabled A2), realm `realm2` (bob,
 /// owning B1) and the unassigned token S1 in no realm, all made while no policy exists.
@@ -52,37 +17,28 @@ async fn setup() -> Admin {
     let admin = Admin::new();
     admin.import_users("res1", "realm1", &[("alice", "u1"), ("carol", "u3")]);
     admin.import_users("res2", "realm2", &[("bob", "u2")]);
-    enroll(&admin, "hmac", "A1", "alice", "realm1").await;
-    enroll(&admin, "hmac", "A2", "alice", "realm1").await;
-    enroll(&admin, "hmac", "B1", "bob", "realm2").await;
+    admin
+        .init_for_user("A1", "alice", "realm1", &[("type", "hmac")])
+        .await;
+    admin
+        .init_for_user("A2", "alice", "realm1", &[("type", "hmac")])
+        .await;
+    admin
+        .init_for_user("B1", "bob", "realm2", &[("type", "hmac")])
+        .await;
     admin.init_hotp("S1", "").await;
     let reply = admin.post("/admin/disable", &[("serial", "A2")]).await;
     assert_eq!(reply.value(), 1, "{}", reply.text());
     admin
 }
 
-fn act_as(admin: &mut Admin, username: &str) {
-    let (cookie, csrf) = admin.app.admin_session(username);
-    admin.cookie = cookie;
-    admin.csrf = csrf;
-}
-
-fn pin_matches(admin: &Admin, serial: &str, pin: &str) -> bool {
-    let token = admin.token(serial);
-    token_secrets::verify_token_pin(
-        admin.app.state.security.as_ref(),
-        &token.pin_hash,
-        &token.pin_salt,
-        pin,
-    )
-    .unwrap()
-}
-
 #[tokio::test]
 async fn tokenrealm_refuses_a_realm_without_room_for_one_more_active_token() {
     let admin = setup().await;
     // realm1 holds A1 (active) and A2 (disabled): one active token, the limit.
-    set_policy(&admin, "one", "enrollment", "tokencount=1", "realm1", "*").await;
+    admin
+        .set_policy("one", "enrollment", "tokencount=1", "realm1", "*")
+        .await;
 
     let refused = admin
         .post(
@@ -136,7 +92,9 @@ async fn tokenrealm_refuses_a_realm_without_room_for_one_more_active_token() {
 #[tokio::test]
 async fn enabling_an_inactive_token_needs_room_in_its_realms() {
     let admin = setup().await;
-    set_policy(&admin, "one", "enrollment", "tokencount=1", "realm1", "*").await;
+    admin
+        .set_policy("one", "enrollment", "tokencount=1", "realm1", "*")
+        .await;
 
     let refused = admin.post("/admin/enable", &[("serial", "A2")]).await;
     assert_eq!(
@@ -181,15 +139,9 @@ async fn enabling_an_inactive_token_needs_room_in_its_realms() {
 #[tokio::test]
 async fn assign_respects_maxtoken_per_user_and_per_type() {
     let admin = setup().await;
-    set_policy(
-        &admin,
-        "two_each",
-        "enrollment",
-        "maxtoken=2",
-        "realm1",
-        "*",
-    )
-    .await;
+    admin
+        .set_policy("two_each", "enrollment", "maxtoken=2", "realm1", "*")
+        .await;
 
     // alice owns A1 and A2 already.
     let refused = admin
@@ -211,15 +163,9 @@ async fn assign_respects_maxtoken_per_user_and_per_type() {
     assert!(spare.user_id.is_empty(), "S1 stays unassigned");
     assert!(admin.realms_of("S1").is_empty());
 
-    set_policy(
-        &admin,
-        "two_each",
-        "enrollment",
-        "maxtokenHMAC=0",
-        "realm1",
-        "*",
-    )
-    .await;
+    admin
+        .set_policy("two_each", "enrollment", "maxtokenHMAC=0", "realm1", "*")
+        .await;
     let refused = admin
         .post(
             "/admin/assign",
@@ -237,15 +183,9 @@ async fn assign_respects_maxtoken_per_user_and_per_type() {
     );
     assert!(admin.token("S1").user_id.is_empty());
 
-    set_policy(
-        &admin,
-        "two_each",
-        "enrollment",
-        "maxtokenTOTP=0",
-        "realm1",
-        "*",
-    )
-    .await;
+    admin
+        .set_policy("two_each", "enrollment", "maxtokenTOTP=0", "realm1", "*")
+        .await;
     let assigned = admin
         .post(
             "/admin/assign",
@@ -259,7 +199,9 @@ async fn assign_respects_maxtoken_per_user_and_per_type() {
 #[tokio::test]
 async fn assign_is_rolled_back_when_the_users_realm_exceeds_its_tokencount() {
     let admin = setup().await;
-    set_policy(&admin, "one", "enrollment", "tokencount=1", "realm1", "*").await;
+    admin
+        .set_policy("one", "enrollment", "tokencount=1", "realm1", "*")
+        .await;
 
     let refused = admin
         .post(
@@ -285,10 +227,12 @@ async fn assign_is_rolled_back_when_the_users_realm_exceeds_its_tokencount() {
     let spare = admin.token("S1");
     assert!(spare.user_id.is_empty());
     assert!(admin.realms_of("S1").is_empty());
-    assert!(!pin_matches(&admin, "S1", "9999"), "the PIN is not set");
+    assert!(!admin.pin_matches("S1", "9999"), "the PIN is not set");
 
     // A realm with room takes the token.
-    set_policy(&admin, "one", "enrollment", "tokencount=2", "realm1", "*").await;
+    admin
+        .set_policy("one", "enrollment", "tokencount=2", "realm1", "*")
+        .await;
     let assigned = admin
         .post(
             "/admin/assign",
@@ -303,23 +247,23 @@ async fn assign_is_rolled_back_when_the_users_realm_exceeds_its_tokencount() {
     assert_eq!(assigned.value(), true, "{}", assigned.text());
     assert_eq!(admin.token("S1").user_id, "u3");
     assert_eq!(admin.realms_of("S1"), ["realm1"]);
-    assert!(pin_matches(&admin, "S1", "9999"));
+    assert!(admin.pin_matches("S1", "9999"));
 }
 
 #[tokio::test]
 async fn otp_pin_random_replaces_the_pin_an_assign_names() {
     let admin = setup().await;
-    enroll(&admin, "hmac", "S2", "", "").await;
+    admin.init_for_user("S2", "", "", &[("type", "hmac")]).await;
     // One random digit: the test can find the PIN by trying all ten.
-    set_policy(
-        &admin,
-        "random_pin",
-        "enrollment",
-        "otp_pin_random=1, otp_pin_random_content=n",
-        "realm1",
-        "*",
-    )
-    .await;
+    admin
+        .set_policy(
+            "random_pin",
+            "enrollment",
+            "otp_pin_random=1, otp_pin_random_content=n",
+            "realm1",
+            "*",
+        )
+        .await;
 
     let assigned = admin
         .post(
@@ -334,7 +278,7 @@ async fn otp_pin_random_replaces_the_pin_an_assign_names() {
         .await;
     assert_eq!(assigned.value(), true, "{}", assigned.text());
     assert!(!assigned.text().contains("secret"));
-    assert!(!pin_matches(&admin, "S1", "secret"));
+    assert!(!admin.pin_matches("S1", "secret"));
     let token = admin.token("S1");
     assert!(
         !token_secrets::is_encrypted_pin(&token.pin_hash),
@@ -343,7 +287,7 @@ async fn otp_pin_random_replaces_the_pin_an_assign_names() {
     let digits: Vec<String> = (0..10).map(|digit| digit.to_string()).collect();
     let matching: Vec<&String> = digits
         .iter()
-        .filter(|pin| pin_matches(&admin, "S1", pin))
+        .filter(|pin| admin.pin_matches("S1", pin))
         .collect();
     assert_eq!(matching.len(), 1, "the PIN is one random digit");
     let pin = matching[0];
@@ -372,23 +316,19 @@ async fn otp_pin_random_replaces_the_pin_an_assign_names() {
         )
         .await;
     assert_eq!(assigned.value(), true, "{}", assigned.text());
-    assert!(pin_matches(&admin, "S2", "secret"));
+    assert!(admin.pin_matches("S2", "secret"));
 }
 
 /// `helpdesk` may enroll HMAC tokens in realm1 only.
 async fn realm1_enroller() -> Admin {
     let mut admin = setup().await;
-    set_policy(&admin, "superadmin", "admin", "*", "*", "admin").await;
-    set_policy(
-        &admin,
-        "helpdesk",
-        "admin",
-        "initHMAC, show",
-        "realm1",
-        "helpdesk",
-    )
-    .await;
-    act_as(&mut admin, "helpdesk");
+    admin
+        .set_policy("superadmin", "admin", "*", "*", "admin")
+        .await;
+    admin
+        .set_policy("helpdesk", "admin", "initHMAC, show", "realm1", "helpdesk")
+        .await;
+    admin.act_as("helpdesk");
     admin
 }
 
@@ -460,7 +400,9 @@ async fn init_for_a_user_outside_the_admins_realms_names_token_type_and_user() {
     );
     assert!(!admin.has_token("X2"));
 
-    enroll(&admin, "hmac", "X3", "carol", "realm1").await;
+    admin
+        .init_for_user("X3", "carol", "realm1", &[("type", "hmac")])
+        .await;
     assert_eq!(admin.token("X3").user_id, "u3");
 }
 
@@ -524,8 +466,10 @@ async fn reinit_of_a_token_in_a_foreign_realm_is_refused() {
 #[tokio::test]
 async fn an_admin_without_any_init_right_may_not_enroll_at_all() {
     let mut admin = realm1_enroller().await;
-    set_policy(&admin, "viewer", "admin", "show", "*", "viewer").await;
-    act_as(&mut admin, "viewer");
+    admin
+        .set_policy("viewer", "admin", "show", "*", "viewer")
+        .await;
+    admin.act_as("viewer");
     let refused = admin
         .post("/admin/init", &[("type", "hmac"), ("genkey", "1")])
         .await;
@@ -543,7 +487,9 @@ async fn an_admin_without_any_init_right_may_not_enroll_at_all() {
 #[tokio::test]
 async fn init_into_a_full_realm_without_user_is_rolled_back() {
     let admin = setup().await;
-    set_policy(&admin, "one", "enrollment", "tokencount=1", "realm1", "*").await;
+    admin
+        .set_policy("one", "enrollment", "tokencount=1", "realm1", "*")
+        .await;
 
     let refused = admin
         .post(

@@ -6,48 +6,13 @@
 
 mod admin_support;
 
-use admin_support::{Admin, RFC4226_HEX, RFC4226_OTPS};
+use admin_support::{Admin, RFC4226_OTPS};
 use linotp_crypto::token_secrets;
-
-async fn set_policy(admin: &Admin, name: &str, scope: &str, action: &str, realm: &str) {
-    let reply = admin
-        .post(
-            "/system/setPolicy",
-            &[
-                ("name", name),
-                ("scope", scope),
-                ("action", action),
-                ("realm", realm),
-                ("user", "*"),
-            ],
-        )
-        .await;
-    assert_eq!(reply.json()["result"]["status"], true, "{}", reply.text());
-}
-
-/// Realms `realm1` (alice) and `realm2` (bob).
-fn two_realms() -> Admin {
-    let admin = Admin::new();
-    admin.import_users("res1", "realm1", &[("alice", "u1")]);
-    admin.import_users("res2", "realm2", &[("bob", "u2")]);
-    admin
-}
 
 async fn enroll(admin: &Admin, serial: &str, user: &str, realm: &str, pin: &str) {
     let reply = admin
-        .post(
-            "/admin/init",
-            &[
-                ("type", "hmac"),
-                ("serial", serial),
-                ("otpkey", RFC4226_HEX),
-                ("user", user),
-                ("realm", realm),
-                ("pin", pin),
-            ],
-        )
+        .init_for_user(serial, user, realm, &[("type", "hmac"), ("pin", pin)])
         .await;
-    assert_eq!(reply.value(), true, "{}", reply.text());
     assert!(
         pin.is_empty() || !reply.text().contains(&format!("\"{pin}\"")),
         "the reply does not echo a PIN: {}",
@@ -73,28 +38,18 @@ fn stored_pin(admin: &Admin, serial: &str) -> Option<String> {
         .map(|pin| pin.expose().to_owned())
 }
 
-fn pin_matches(admin: &Admin, serial: &str, pin: &str) -> bool {
-    let token = admin.token(serial);
-    token_secrets::verify_token_pin(
-        admin.app.state.security.as_ref(),
-        &token.pin_hash,
-        &token.pin_salt,
-        pin,
-    )
-    .unwrap()
-}
-
 #[tokio::test]
 async fn otp_pin_random_replaces_the_requested_pin_in_the_users_realm() {
-    let admin = two_realms();
-    set_policy(
-        &admin,
-        "random_pin",
-        "enrollment",
-        "otp_pin_random=8",
-        "realm1",
-    )
-    .await;
+    let admin = Admin::with_two_realms();
+    admin
+        .set_policy(
+            "random_pin",
+            "enrollment",
+            "otp_pin_random=8",
+            "realm1",
+            "*",
+        )
+        .await;
 
     enroll(&admin, "A1", "alice", "realm1", "1234").await;
     let token = admin.token("A1");
@@ -102,8 +57,8 @@ async fn otp_pin_random_replaces_the_requested_pin_in_the_users_realm() {
         !token_secrets::is_encrypted_pin(&token.pin_hash),
         "a random PIN is hashed like any other"
     );
-    assert!(!pin_matches(&admin, "A1", "1234"));
-    assert!(!pin_matches(&admin, "A1", ""));
+    assert!(!admin.pin_matches("A1", "1234"));
+    assert!(!admin.pin_matches("A1", ""));
     assert!(
         !check(
             &admin,
@@ -116,42 +71,44 @@ async fn otp_pin_random_replaces_the_requested_pin_in_the_users_realm() {
 
     // Another realm's users keep the PIN the admin gave.
     enroll(&admin, "B1", "bob", "realm2", "1234").await;
-    assert!(pin_matches(&admin, "B1", "1234"));
+    assert!(admin.pin_matches("B1", "1234"));
     assert!(check(&admin, "bob", "realm2", &format!("1234{}", RFC4226_OTPS[0])).await);
 }
 
 #[tokio::test]
 async fn a_token_enrolled_without_user_follows_the_default_realms_policy() {
-    let admin = two_realms();
-    set_policy(
-        &admin,
-        "random_pin",
-        "enrollment",
-        "otp_pin_random=6",
-        "realm1",
-    )
-    .await;
+    let admin = Admin::with_two_realms();
+    admin
+        .set_policy(
+            "random_pin",
+            "enrollment",
+            "otp_pin_random=6",
+            "realm1",
+            "*",
+        )
+        .await;
     admin.set_default_realm("realm1");
     admin.init_hotp("N1", "1234").await;
-    assert!(!pin_matches(&admin, "N1", "1234"));
+    assert!(!admin.pin_matches("N1", "1234"));
 
     admin.set_default_realm("realm2");
     admin.init_hotp("N2", "1234").await;
-    assert!(pin_matches(&admin, "N2", "1234"));
+    assert!(admin.pin_matches("N2", "1234"));
 }
 
 #[tokio::test]
 async fn random_pins_have_the_policys_length_and_characters_and_authenticate() {
-    let admin = two_realms();
+    let admin = Admin::with_two_realms();
     // Encrypted storage makes the random PIN readable for the test.
-    set_policy(
-        &admin,
-        "random_pin",
-        "enrollment",
-        "otp_pin_random=12, otp_pin_random_content=Cs, otp_pin_encrypt=1",
-        "realm1",
-    )
-    .await;
+    admin
+        .set_policy(
+            "random_pin",
+            "enrollment",
+            "otp_pin_random=12, otp_pin_random_content=Cs, otp_pin_encrypt=1",
+            "realm1",
+            "*",
+        )
+        .await;
     const UPPER_OR_SPECIAL: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ!#$%&()*+,-./:;<=>?@[]^_";
     for serial in ["A1", "A2", "A3"] {
         enroll(&admin, serial, "alice", "realm1", "1234").await;
@@ -187,14 +144,15 @@ async fn random_pins_have_the_policys_length_and_characters_and_authenticate() {
     );
 
     // Digits only.
-    set_policy(
-        &admin,
-        "random_pin",
-        "enrollment",
-        "otp_pin_random=5, otp_pin_random_content=n, otp_pin_encrypt=1",
-        "realm1",
-    )
-    .await;
+    admin
+        .set_policy(
+            "random_pin",
+            "enrollment",
+            "otp_pin_random=5, otp_pin_random_content=n, otp_pin_encrypt=1",
+            "realm1",
+            "*",
+        )
+        .await;
     enroll(&admin, "A4", "alice", "realm1", "").await;
     let pin = stored_pin(&admin, "A4").unwrap();
     assert_eq!(pin.len(), 5);
@@ -203,15 +161,10 @@ async fn random_pins_have_the_policys_length_and_characters_and_authenticate() {
 
 #[tokio::test]
 async fn otp_pin_encrypt_stores_enrolment_pins_encrypted() {
-    let admin = two_realms();
-    set_policy(
-        &admin,
-        "encrypt",
-        "enrollment",
-        "otp_pin_encrypt=1",
-        "realm1",
-    )
-    .await;
+    let admin = Admin::with_two_realms();
+    admin
+        .set_policy("encrypt", "enrollment", "otp_pin_encrypt=1", "realm1", "*")
+        .await;
 
     enroll(&admin, "A1", "alice", "realm1", "4711").await;
     let token = admin.token("A1");
@@ -249,17 +202,12 @@ async fn otp_pin_encrypt_stores_enrolment_pins_encrypted() {
 
 #[tokio::test]
 async fn otp_pin_encrypt_stores_pins_set_by_admin_set_encrypted() {
-    let admin = two_realms();
+    let admin = Admin::with_two_realms();
     enroll(&admin, "A1", "alice", "realm1", "1111").await;
     enroll(&admin, "B1", "bob", "realm2", "1111").await;
-    set_policy(
-        &admin,
-        "encrypt",
-        "enrollment",
-        "otp_pin_encrypt=1",
-        "realm1",
-    )
-    .await;
+    admin
+        .set_policy("encrypt", "enrollment", "otp_pin_encrypt=1", "realm1", "*")
+        .await;
 
     // By serial: the token's realm decides.
     let reply = admin
@@ -282,7 +230,7 @@ async fn otp_pin_encrypt_stores_pins_set_by_admin_set_encrypted() {
         .await;
     assert_eq!(reply.value()["set pin"], 1, "{}", reply.text());
     assert_eq!(stored_pin(&admin, "B1"), None);
-    assert!(pin_matches(&admin, "B1", "2222"));
+    assert!(admin.pin_matches("B1", "2222"));
     assert!(check(&admin, "bob", "realm2", &format!("2222{}", RFC4226_OTPS[0])).await);
 
     // By user: the user's realm decides.
@@ -307,18 +255,19 @@ async fn otp_pin_encrypt_stores_pins_set_by_admin_set_encrypted() {
 
 #[tokio::test]
 async fn self_service_pin_rules_do_not_bind_admins() {
-    let admin = two_realms();
-    set_policy(
-        &admin,
-        "strong_pins",
-        "selfservice",
-        "otp_pin_minlength=8, otp_pin_contents=cn",
-        "realm1",
-    )
-    .await;
+    let admin = Admin::with_two_realms();
+    admin
+        .set_policy(
+            "strong_pins",
+            "selfservice",
+            "otp_pin_minlength=8, otp_pin_contents=cn",
+            "realm1",
+            "*",
+        )
+        .await;
 
     enroll(&admin, "A1", "alice", "realm1", "12").await;
-    assert!(pin_matches(&admin, "A1", "12"));
+    assert!(admin.pin_matches("A1", "12"));
     let reply = admin
         .post("/admin/set", &[("serial", "A1"), ("pin", "34")])
         .await;

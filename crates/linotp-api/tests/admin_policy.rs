@@ -5,56 +5,14 @@
 
 mod admin_support;
 
-use admin_support::{Admin, RFC4226_HEX};
-
-/// LinOTP's PolicyException code.
-const POLICY_ERROR: i64 = 410;
-
-async fn set_policy(admin: &Admin, name: &str, scope: &str, action: &str, realm: &str, user: &str) {
-    let reply = admin
-        .post(
-            "/system/setPolicy",
-            &[
-                ("name", name),
-                ("scope", scope),
-                ("action", action),
-                ("realm", realm),
-                ("user", user),
-            ],
-        )
-        .await;
-    assert_eq!(reply.json()["result"]["status"], true, "{}", reply.text());
-}
-
-async fn enroll(admin: &Admin, serial: &str, user: &str, realm: &str) {
-    let reply = admin
-        .post(
-            "/admin/init",
-            &[
-                ("serial", serial),
-                ("otpkey", RFC4226_HEX),
-                ("user", user),
-                ("realm", realm),
-            ],
-        )
-        .await;
-    assert_eq!(reply.value(), true, "{}", reply.text());
-}
+use admin_support::{Admin, POLICY_ERROR, RFC4226_HEX};
 
 /// Two realms with one user and one token each, enrolled while no admin policy exists.
 async fn two_realms() -> Admin {
-    let admin = Admin::new();
-    admin.import_users("res1", "realm1", &[("alice", "u1")]);
-    admin.import_users("res2", "realm2", &[("bob", "u2")]);
-    enroll(&admin, "R1TOKEN", "alice", "realm1").await;
-    enroll(&admin, "R2TOKEN", "bob", "realm2").await;
+    let admin = Admin::with_two_realms();
+    admin.init_for_user("R1TOKEN", "alice", "realm1", &[]).await;
+    admin.init_for_user("R2TOKEN", "bob", "realm2", &[]).await;
     admin
-}
-
-fn act_as(admin: &mut Admin, username: &str) {
-    let (cookie, csrf) = admin.app.admin_session(username);
-    admin.cookie = cookie;
-    admin.csrf = csrf;
 }
 
 fn listed_serials(reply: &admin_support::Reply) -> Vec<String> {
@@ -71,7 +29,7 @@ fn listed_serials(reply: &admin_support::Reply) -> Vec<String> {
 #[tokio::test]
 async fn without_admin_policies_every_admin_may_do_everything() {
     let mut admin = two_realms().await;
-    act_as(&mut admin, "anyone");
+    admin.act_as("anyone");
     let shown = admin.post("/admin/show", &[]).await;
     assert_eq!(listed_serials(&shown), ["R1TOKEN", "R2TOKEN"]);
     let reply = admin.post("/admin/disable", &[("serial", "R2TOKEN")]).await;
@@ -82,17 +40,19 @@ async fn without_admin_policies_every_admin_may_do_everything() {
 #[tokio::test]
 async fn a_realm_admin_sees_and_touches_only_its_realm() {
     let mut admin = two_realms().await;
-    set_policy(&admin, "superadmin", "admin", "*", "*", "admin").await;
-    set_policy(
-        &admin,
-        "helpdesk_realm1",
-        "admin",
-        "show, enable, disable, remove, unassign",
-        "realm1",
-        "helpdesk",
-    )
-    .await;
-    act_as(&mut admin, "helpdesk");
+    admin
+        .set_policy("superadmin", "admin", "*", "*", "admin")
+        .await;
+    admin
+        .set_policy(
+            "helpdesk_realm1",
+            "admin",
+            "show, enable, disable, remove, unassign",
+            "realm1",
+            "helpdesk",
+        )
+        .await;
+    admin.act_as("helpdesk");
 
     let shown = admin.post("/admin/show", &[]).await;
     assert_eq!(listed_serials(&shown), ["R1TOKEN"], "{}", shown.text());
@@ -128,7 +88,7 @@ async fn a_realm_admin_sees_and_touches_only_its_realm() {
     assert!(!admin.has_token("R1TOKEN"));
 
     // The superadmin's `*` policy still reaches every realm.
-    act_as(&mut admin, "admin");
+    admin.act_as("admin");
     let shown = admin.post("/admin/show", &[]).await;
     assert_eq!(listed_serials(&shown), ["R2TOKEN"]);
 }
@@ -136,9 +96,13 @@ async fn a_realm_admin_sees_and_touches_only_its_realm() {
 #[tokio::test]
 async fn an_admin_without_the_action_is_refused() {
     let mut admin = two_realms().await;
-    set_policy(&admin, "superadmin", "admin", "*", "*", "admin").await;
-    set_policy(&admin, "viewer", "admin", "show", "*", "viewer").await;
-    act_as(&mut admin, "viewer");
+    admin
+        .set_policy("superadmin", "admin", "*", "*", "admin")
+        .await;
+    admin
+        .set_policy("viewer", "admin", "show", "*", "viewer")
+        .await;
+    admin.act_as("viewer");
 
     let shown = admin.post("/admin/show", &[]).await;
     assert_eq!(listed_serials(&shown), ["R1TOKEN", "R2TOKEN"]);
@@ -158,7 +122,7 @@ async fn an_admin_without_the_action_is_refused() {
     assert_eq!(refused.error().0, POLICY_ERROR, "{}", refused.text());
 
     // An admin no policy names has no rights in any realm.
-    act_as(&mut admin, "stranger");
+    admin.act_as("stranger");
     let refused = admin.post("/admin/show", &[]).await;
     assert_eq!(
         refused.error(),
@@ -172,17 +136,13 @@ async fn an_admin_without_the_action_is_refused() {
 #[tokio::test]
 async fn enrollment_rights_follow_the_token_type() {
     let mut admin = two_realms().await;
-    set_policy(&admin, "superadmin", "admin", "*", "*", "admin").await;
-    set_policy(
-        &admin,
-        "totp_only",
-        "admin",
-        "initTOTP, show",
-        "realm1",
-        "enroller",
-    )
-    .await;
-    act_as(&mut admin, "enroller");
+    admin
+        .set_policy("superadmin", "admin", "*", "*", "admin")
+        .await;
+    admin
+        .set_policy("totp_only", "admin", "initTOTP, show", "realm1", "enroller")
+        .await;
+    admin.act_as("enroller");
 
     let allowed = admin
         .post(
@@ -255,15 +215,9 @@ async fn init_typed(
 async fn maxtoken_limits_the_tokens_of_one_user() {
     let admin = two_realms().await;
     admin.import_users("res1", "realm1", &[("carol", "u3")]);
-    set_policy(
-        &admin,
-        "two_each",
-        "enrollment",
-        "maxtoken=2",
-        "realm1",
-        "*",
-    )
-    .await;
+    admin
+        .set_policy("two_each", "enrollment", "maxtoken=2", "realm1", "*")
+        .await;
 
     let second = init_typed(&admin, "totp", "A2", "alice").await;
     assert_eq!(second.value(), true, "{}", second.text());
@@ -282,22 +236,16 @@ async fn maxtoken_limits_the_tokens_of_one_user() {
     let carol = init_typed(&admin, "hmac", "C1", "carol").await;
     assert_eq!(carol.value(), true, "{}", carol.text());
     // A user of a realm without the policy is not limited.
-    enroll(&admin, "B2", "bob", "realm2").await;
-    enroll(&admin, "B3", "bob", "realm2").await;
+    admin.init_for_user("B2", "bob", "realm2", &[]).await;
+    admin.init_for_user("B3", "bob", "realm2", &[]).await;
 }
 
 #[tokio::test]
 async fn maxtoken_per_type_counts_only_that_type() {
     let admin = two_realms().await;
-    set_policy(
-        &admin,
-        "one_hmac",
-        "enrollment",
-        "maxtokenHMAC=1",
-        "realm1",
-        "*",
-    )
-    .await;
+    admin
+        .set_policy("one_hmac", "enrollment", "maxtokenHMAC=1", "realm1", "*")
+        .await;
 
     let another_hmac = init_typed(&admin, "hmac", "A2", "alice").await;
     assert_eq!(
@@ -317,15 +265,9 @@ async fn maxtoken_per_type_counts_only_that_type() {
 async fn tokencount_limits_the_tokens_of_a_realm() {
     let admin = two_realms().await;
     admin.import_users("res1", "realm1", &[("carol", "u3")]);
-    set_policy(
-        &admin,
-        "small_realm",
-        "enrollment",
-        "tokencount=2",
-        "realm1",
-        "*",
-    )
-    .await;
+    admin
+        .set_policy("small_realm", "enrollment", "tokencount=2", "realm1", "*")
+        .await;
 
     let second = init_typed(&admin, "hmac", "C1", "carol").await;
     assert_eq!(second.value(), true, "{}", second.text());
@@ -346,17 +288,19 @@ async fn tokencount_limits_the_tokens_of_a_realm() {
 #[tokio::test]
 async fn serial_requests_check_the_realms_of_the_token() {
     let mut admin = two_realms().await;
-    set_policy(&admin, "superadmin", "admin", "*", "*", "admin").await;
-    set_policy(
-        &admin,
-        "helpdesk_realm1",
-        "admin",
-        "enable, set, setOTPPIN, copytokenpin, losttoken, reset",
-        "realm1",
-        "helpdesk",
-    )
-    .await;
-    act_as(&mut admin, "helpdesk");
+    admin
+        .set_policy("superadmin", "admin", "*", "*", "admin")
+        .await;
+    admin
+        .set_policy(
+            "helpdesk_realm1",
+            "admin",
+            "enable, set, setOTPPIN, copytokenpin, losttoken, reset",
+            "realm1",
+            "helpdesk",
+        )
+        .await;
+    admin.act_as("helpdesk");
 
     let refused = admin
         .post(
@@ -420,15 +364,15 @@ async fn tokenissuer_and_tokenlabel_name_the_authenticator_entry() {
         "{plain_url}"
     );
 
-    set_policy(
-        &admin,
-        "naming",
-        "enrollment",
-        "tokenissuer=Corp-<r>, tokenlabel=<u>-<s>",
-        "realm1",
-        "*",
-    )
-    .await;
+    admin
+        .set_policy(
+            "naming",
+            "enrollment",
+            "tokenissuer=Corp-<r>, tokenlabel=<u>-<s>",
+            "realm1",
+            "*",
+        )
+        .await;
     let named = init_typed(&admin, "hmac", "L1", "alice").await;
     let url = named.detail()["googleurl"]["value"]
         .as_str()

@@ -8,7 +8,7 @@ mod admin_support;
 
 use std::sync::Arc;
 
-use admin_support::{Admin, Reply};
+use admin_support::{Admin, POLICY_ERROR, Reply};
 use data_encoding::HEXLOWER;
 use linotp_api::auth::ManualClock;
 use linotp_core::{HashAlgorithm, hotp};
@@ -17,8 +17,6 @@ use linotp_store::tokens::{self, TokenFilter, TokenListOptions};
 
 /// 2026-11-26 10:41:40 UTC.
 const NOW: i64 = 1_795_689_700;
-/// LinOTP's PolicyException code.
-const POLICY_ERROR: i64 = 410;
 
 /// Seeds per token, so that an OTP identifies exactly one token.
 const SEEDS: [(&str, &[u8; 20]); 4] = [

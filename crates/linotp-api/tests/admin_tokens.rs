@@ -9,17 +9,6 @@ use admin_support::{Admin, RFC4226_HEX, RFC4226_OTPS};
 use linotp_crypto::token_secrets;
 use serde_json::json;
 
-fn pin_ok(admin: &Admin, serial: &str, pin: &str) -> bool {
-    let token = admin.token(serial);
-    token_secrets::verify_token_pin(
-        admin.app.state.security.as_ref(),
-        &token.pin_hash,
-        &token.pin_salt,
-        pin,
-    )
-    .unwrap()
-}
-
 async fn with_users() -> Admin {
     let admin = Admin::new();
     admin.import_users("res1", "realm1", &[("alice", "u1"), ("bob", "u2")]);
@@ -27,19 +16,9 @@ async fn with_users() -> Admin {
 }
 
 async fn init_for(admin: &Admin, serial: &str, user: &str) {
-    let reply = admin
-        .post(
-            "/admin/init",
-            &[
-                ("serial", serial),
-                ("otpkey", RFC4226_HEX),
-                ("user", user),
-                ("realm", "realm1"),
-                ("pin", "1234"),
-            ],
-        )
+    admin
+        .init_for_user(serial, user, "realm1", &[("pin", "1234")])
         .await;
-    assert_eq!(reply.value(), true, "{}", reply.text());
 }
 
 #[tokio::test]
@@ -167,7 +146,7 @@ async fn assign_moves_the_token_to_the_user_and_unassign_frees_it() {
     let token = admin.token("T1");
     assert_eq!((token.user_id.as_str(), token.fail_count), ("u2", 0));
     assert_eq!(admin.realms_of("T1"), ["realm1"]);
-    assert!(pin_ok(&admin, "T2", "new"));
+    assert!(admin.pin_matches("T2", "new"));
     let check = admin
         .post(
             "/validate/check",
@@ -256,7 +235,7 @@ async fn pins_and_owners_are_copied_between_tokens() {
         .post("/admin/copyTokenPin", &[("from", "SRC"), ("to", "DST")])
         .await;
     assert_eq!(reply.value(), true);
-    assert!(pin_ok(&admin, "DST", "1234"));
+    assert!(admin.pin_matches("DST", "1234"));
 
     let reply = admin
         .post("/admin/copyTokenUser", &[("from", "SRC"), ("to", "DST")])
@@ -426,7 +405,7 @@ async fn set_changes_every_setting_it_names() {
     );
     assert!(value.as_object().unwrap().values().all(|count| *count == 1));
     let token = admin.token("S1");
-    assert!(pin_ok(&admin, "S1", "5678"));
+    assert!(admin.pin_matches("S1", "5678"));
     assert_eq!(
         (
             token.max_fail,

@@ -8,61 +8,25 @@ use std::sync::Arc;
 
 use axum::http::Method;
 use linotp_api::audit::{AuditWriter, AuditWriterOptions};
-use linotp_api::auth::AdminIdentity;
 use linotp_api::http::HttpSettings;
 use linotp_api::sysconfig::ConfigCache;
 use linotp_api::{App, routes};
-use linotp_crypto::password::hash_password_with_rounds;
 use linotp_crypto::{AuditSigner, AuditVerifier};
-use linotp_store::users::{self, ImportedUser};
-use linotp_store::{config, defaults};
 use serde_json::{Value, json};
 use system_common::{Reply, Sys};
 
 const RES1: &str = "useridresolver.SQLIdResolver.IdResolver.res1";
 
-/// An admin identity of the admin realm (what a logged-in `login` is).
-fn identity(login: &str) -> AdminIdentity {
-    AdminIdentity {
-        username: login.into(),
-        realm: "linotp_admins".into(),
-        resolver: "useridresolver.SQLIdResolver.IdResolver.LinOTP_local_admins".into(),
-    }
-}
-
-/// Imported users of resolver `resolver` in a realm of that resolver alone.
-fn import_users(sys: &Sys, resolver: &str, realm: &str, people: &[(&str, &str)]) {
-    let mut conn = sys.state.store.connection().unwrap();
-    defaults::ensure_admin_realm(&mut conn, realm, resolver).unwrap();
-    for (login, user_id) in people {
-        users::insert(
-            &mut conn,
-            &ImportedUser {
-                groupid: resolver.to_owned(),
-                userid: (*user_id).to_owned(),
-                username: (*login).to_owned(),
-                email: format!("{login}@example.test"),
-                surname: login.to_uppercase(),
-                password: hash_password_with_rounds("secret", 1000).unwrap(),
-                ..ImportedUser::default()
-            },
-        )
-        .unwrap();
-    }
-    config::touch_timestamp(&mut conn).unwrap();
-}
-
 /// realm1 (res1: alice, carol, dave), realm2 (res2: bob), tokens A1, A2 (alice), C1
 /// (carol), B1 (bob), N1 (nobody, no realm).
 async fn populated() -> Sys {
     let sys = Sys::new();
-    import_users(
-        &sys,
+    sys.import_users(
         "res1",
         "realm1",
         &[("alice", "u1"), ("carol", "u3"), ("dave", "u4")],
     );
-    import_users(&sys, "res2", "realm2", &[("bob", "u2")]);
+    sys.import_users("res2", "realm2", &[("bob", "u2")]);
     for (serial, description, user, realm) in [
         ("A1", "alpha", "alice", "realm1"),
         ("A2", "beta", "alice", "realm1"),
@@ -95,21 +59,6 @@ async fn get_as(sys: &Sys, session: Option<&(String, String)>, path: &str) -> Re
         session.map(|(cookie, csrf)| (cookie.as_str(), csrf.as_str())),
     )
     .await
-}
-
-async fn policy(sys: &Sys, name: &str, scope: &str, action: &str, realm: &str, user: &str) {
-    sys.post(
-        "/system/setPolicy",
-        &[
-            ("name", name),
-            ("scope", scope),
-            ("action", action),
-            ("realm", realm),
-            ("user", user),
-        ],
-    )
-    .await
-    .value();
 }
 
 /// Request parameters and the serials they select.
@@ -181,9 +130,11 @@ async fn realms_list_with_resolvers_default_and_admin_flags() {
     assert_eq!(realms[0]["admin"], true);
 
     // System read is needed once system policies exist.
-    policy(&sys, "sysread", "system", "read, write", "*", "admin").await;
-    let writer = sys.session_of(identity("writer"));
-    policy(&sys, "syswrite", "system", "write", "*", "writer").await;
+    sys.set_policy("sysread", "system", "read, write", "*", "admin")
+        .await;
+    let writer = sys.admin_session("writer");
+    sys.set_policy("syswrite", "system", "write", "*", "writer")
+        .await;
     assert_eq!(
         sys.get("/api/v2/realms/", &[])
             .await
@@ -385,17 +336,10 @@ async fn resolver_users_sort_page_and_show_one_user() {
 #[tokio::test]
 async fn realm_restricted_admin_sees_only_its_realms_users_and_tokens() {
     let sys = populated().await;
-    policy(
-        &sys,
-        "helpdesk",
-        "admin",
-        "userlist, show",
-        "realm1",
-        "helper",
-    )
-    .await;
-    policy(&sys, "super", "admin", "*", "*", "admin").await;
-    let helper = sys.session_of(identity("helper"));
+    sys.set_policy("helpdesk", "admin", "userlist, show", "realm1", "helper")
+        .await;
+    sys.set_policy("super", "admin", "*", "*", "admin").await;
+    let helper = sys.admin_session("helper");
 
     let own = get_as(&sys, Some(&helper), "/api/v2/resolvers/res1/users").await;
     assert_eq!(own.value()["totalRecords"], 3);
@@ -458,7 +402,7 @@ async fn realm_restricted_admin_sees_only_its_realms_users_and_tokens() {
     );
 
     // An admin without any admin policy has no rights at all once policies exist.
-    let nobody = sys.session_of(identity("nobody"));
+    let nobody = sys.admin_session("nobody");
     let refused = get_as(&sys, Some(&nobody), "/api/v2/tokens/").await;
     assert_eq!(refused.status, 403);
     assert_eq!(
@@ -728,7 +672,8 @@ async fn auditlog_pages_filters_and_checks_signatures() {
         .value();
     assert_eq!(failed["totalRecords"], 1);
 
-    policy(&sys, "auditors", "audit", "view", "*", "auditor").await;
+    sys.set_policy("auditors", "audit", "view", "*", "auditor")
+        .await;
     let refused = get("/api/v2/auditlog/".to_owned()).await;
     assert_eq!(refused.status, 403);
     assert_eq!(

@@ -10,20 +10,21 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, header};
-use linotp_api::App;
-use linotp_api::audit::{AuditEvent, AuditLog};
+use linotp_api::audit::AuditEvent;
 use linotp_api::http::HttpSettings;
 use linotp_api::routes;
-use linotp_api::sysconfig::ConfigCache;
-use linotp_api::test_app::TestApp;
+use linotp_api::test_app::{TestApp, form_body, imported_user};
 use linotp_api::testing::ObservedReply;
-use linotp_crypto::password::hash_password_with_rounds;
+use linotp_crypto::token_secrets;
 use linotp_store::tokens::{self, Token};
-use linotp_store::users::{self, ImportedUser};
-use linotp_store::{config, defaults, realms};
+use linotp_store::users::ImportedUser;
+use linotp_store::{config, realms};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tower::ServiceExt;
+
+/// LinOTP's PolicyException code.
+pub const POLICY_ERROR: i64 = 410;
 
 /// The RFC 4226 test key as LinOTP's `otpkey` (hex of "12345678901234567890").
 pub const RFC4226_HEX: &str = "3132333435363738393031323334353637383930";
@@ -98,16 +99,7 @@ impl Admin {
     /// [`Admin::new`] with the given request clock.
     pub fn with_clock(clock: Arc<dyn linotp_api::auth::Clock>) -> Admin {
         let app = TestApp::sqlite_with_clock(clock);
-        let (sender, receiver) = mpsc::channel(1024);
-        let state = Arc::new(App {
-            store: app.state.store.clone(),
-            security: app.state.security.clone(),
-            config: ConfigCache::new(),
-            audit: AuditLog::from_sender(sender),
-            auth: app.state.auth.clone(),
-            clock: app.state.clock.clone(),
-            options: app.state.options.clone(),
-        });
+        let (state, receiver) = app.audited();
         let router = routes::router(&state, HttpSettings::default());
         let (cookie, csrf) = app.admin_session("admin");
         Admin {
@@ -126,26 +118,90 @@ impl Admin {
     /// Creates what `/tools/import_users` + `/system/setRealm` create: an SQL resolver over
     /// `imported_user` group `resolver` listed by `realm`, with users `(login, user id)`.
     pub fn import_users(&self, resolver: &str, realm: &str, people: &[(&str, &str)]) {
-        let mut conn = self.conn();
-        defaults::ensure_admin_realm(&mut conn, realm, resolver).unwrap();
-        for (login, user_id) in people {
-            users::insert(
-                &mut conn,
-                &ImportedUser {
-                    groupid: resolver.to_owned(),
-                    userid: (*user_id).to_owned(),
-                    username: (*login).to_owned(),
-                    email: format!("{login}@example.test"),
-                    surname: login.to_uppercase(),
-                    givenname: "Test".to_owned(),
-                    mobile: "+49 170 1".to_owned(),
-                    password: hash_password_with_rounds("secret", 1000).unwrap(),
-                    ..ImportedUser::default()
-                },
+        self.app.import_users(
+            resolver,
+            realm,
+            people.iter().map(|(login, user_id)| ImportedUser {
+                givenname: "Test".to_owned(),
+                mobile: "+49 170 1".to_owned(),
+                ..imported_user(resolver, login, user_id, "secret")
+            }),
+        );
+    }
+
+    /// A fresh application with realms `realm1` (resolver `res1`: alice, `u1`) and `realm2`
+    /// (`res2`: bob, `u2`).
+    pub fn with_two_realms() -> Admin {
+        let admin = Admin::new();
+        admin.import_users("res1", "realm1", &[("alice", "u1")]);
+        admin.import_users("res2", "realm2", &[("bob", "u2")]);
+        admin
+    }
+
+    /// Continues the session as admin `username`.
+    pub fn act_as(&mut self, username: &str) {
+        let (cookie, csrf) = self.app.admin_session(username);
+        self.cookie = cookie;
+        self.csrf = csrf;
+    }
+
+    /// Stores a policy through `/system/setPolicy`.
+    pub async fn set_policy(&self, name: &str, scope: &str, action: &str, realm: &str, user: &str) {
+        let reply = self
+            .post(
+                "/system/setPolicy",
+                &[
+                    ("name", name),
+                    ("scope", scope),
+                    ("action", action),
+                    ("realm", realm),
+                    ("user", user),
+                ],
             )
-            .unwrap();
-        }
-        config::touch_timestamp(&mut conn).unwrap();
+            .await;
+        assert_eq!(reply.json()["result"]["status"], true, "{}", reply.text());
+    }
+
+    /// Enrolls token `serial` with the RFC 4226 key for `user` in `realm` through
+    /// `/admin/init`, with the `extra` parameters (type, PIN, …); the enrolment must work.
+    pub async fn init_for_user(
+        &self,
+        serial: &str,
+        user: &str,
+        realm: &str,
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let mut params = vec![
+            ("serial", serial),
+            ("otpkey", RFC4226_HEX),
+            ("user", user),
+            ("realm", realm),
+        ];
+        params.extend_from_slice(extra);
+        let reply = self.post("/admin/init", &params).await;
+        assert_eq!(reply.value(), true, "{}", reply.text());
+        reply
+    }
+
+    /// Whether `pin` is the PIN of token `serial`.
+    pub fn pin_matches(&self, serial: &str, pin: &str) -> bool {
+        let token = self.token(serial);
+        token_secrets::verify_token_pin(
+            self.app.state.security.as_ref(),
+            &token.pin_hash,
+            &token.pin_salt,
+            pin,
+        )
+        .unwrap()
+    }
+
+    /// `/validate/check` with these parameters: whether it authenticates.
+    pub async fn authenticates(&self, params: &[(&str, &str)]) -> bool {
+        let reply = self.post("/validate/check", params).await;
+        reply
+            .value()
+            .as_bool()
+            .unwrap_or_else(|| panic!("value is no bool: {}", reply.text()))
     }
 
     pub fn set_config(&self, key: &str, value: &str) {
@@ -291,25 +347,4 @@ impl Admin {
         }
         events
     }
-}
-
-pub fn form_body(params: &[(&str, &str)]) -> String {
-    params
-        .iter()
-        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-pub fn encode(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
 }

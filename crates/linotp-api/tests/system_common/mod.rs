@@ -14,7 +14,7 @@ use linotp_api::audit::{AuditEvent, AuditLog};
 use linotp_api::auth::AdminIdentity;
 use linotp_api::http::HttpSettings;
 use linotp_api::sysconfig::ConfigCache;
-use linotp_api::test_app::TestApp;
+use linotp_api::test_app::{TestApp, form_body, imported_user};
 use linotp_api::testing::{Captures, GoldenAuth, GoldenCase, ObservedReply};
 use linotp_api::{App, AppState, routes};
 use serde_json::Value;
@@ -109,27 +109,6 @@ pub fn multipart_body(params: &[(&str, &str)], files: &[Upload<'_>]) -> Vec<u8> 
     body.into_bytes()
 }
 
-fn form_body(params: &[(&str, &str)]) -> String {
-    params
-        .iter()
-        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn encode(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(byte))
-            }
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
-}
-
 /// A second application (its own config cache and database pool) on the database of
 /// `other`: what a second server node is.
 pub fn second_node(other: &Sys) -> (AppState, Router) {
@@ -155,16 +134,7 @@ impl Sys {
     /// A fresh application with LinOTP's default configuration and admin realm.
     pub fn new() -> Sys {
         let app = TestApp::sqlite();
-        let (sender, receiver) = mpsc::channel(4096);
-        let state = Arc::new(App {
-            store: app.state.store.clone(),
-            security: app.state.security.clone(),
-            config: ConfigCache::new(),
-            audit: AuditLog::from_sender(sender),
-            auth: app.state.auth.clone(),
-            clock: app.state.clock.clone(),
-            options: app.state.options.clone(),
-        });
+        let (state, receiver) = app.audited();
         let router = routes::router(&state, HttpSettings::default());
         let (cookie, csrf) = app.admin_session("admin");
         Sys {
@@ -175,6 +145,43 @@ impl Sys {
             csrf,
             audit: receiver,
         }
+    }
+
+    /// Creates what `/tools/import_users` and `/system/setRealm` create: resolver `resolver`
+    /// with the users `(login, user id)` (password `secret`) in realm `realm`.
+    pub fn import_users(&self, resolver: &str, realm: &str, people: &[(&str, &str)]) {
+        self.app.import_users(
+            resolver,
+            realm,
+            people
+                .iter()
+                .map(|(login, user_id)| imported_user(resolver, login, user_id, "secret")),
+        );
+    }
+
+    /// Stores a policy through `/system/setPolicy`.
+    pub async fn set_policy(&self, name: &str, scope: &str, action: &str, realm: &str, user: &str) {
+        self.post(
+            "/system/setPolicy",
+            &[
+                ("name", name),
+                ("scope", scope),
+                ("action", action),
+                ("realm", realm),
+                ("user", user),
+            ],
+        )
+        .await
+        .value();
+    }
+
+    /// Cookie and CSRF value of another admin `username` of the admin realm.
+    pub fn admin_session(&self, username: &str) -> (String, String) {
+        self.session_of(AdminIdentity {
+            username: username.into(),
+            realm: "linotp_admins".into(),
+            resolver: "useridresolver.SQLIdResolver.IdResolver.LinOTP_local_admins".into(),
+        })
     }
 
     /// Cookie and CSRF value of another admin identity.

@@ -8,13 +8,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, header};
-use linotp_api::test_app::TestApp;
+use linotp_api::test_app::{TestApp, form_body, imported_user};
 use linotp_api::testing::ObservedReply;
-use linotp_crypto::password::hash_password_with_rounds;
 use linotp_crypto::token_secrets;
 use linotp_store::tokens::{self, Token};
-use linotp_store::users::{self, ImportedUser};
-use linotp_store::{AnyConnection, config, defaults, realms};
+use linotp_store::users::ImportedUser;
+use linotp_store::{AnyConnection, config, realms};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -35,24 +34,16 @@ pub fn conn(app: &TestApp) -> linotp_store::PooledConnection {
 /// `imported_user` group `resolver` with the given users (login, user id, password) and a
 /// realm listing it.
 pub fn import_users(app: &TestApp, resolver: &str, realm: &str, people: &[(&str, &str, &str)]) {
-    let mut conn = conn(app);
-    defaults::ensure_admin_realm(&mut conn, realm, resolver).unwrap();
-    for (login, user_id, password) in people {
-        users::insert(
-            &mut conn,
-            &ImportedUser {
-                groupid: resolver.to_owned(),
-                userid: (*user_id).to_owned(),
-                username: (*login).to_owned(),
-                email: format!("{login}@example.test"),
-                surname: login.to_uppercase(),
+    app.import_users(
+        resolver,
+        realm,
+        people
+            .iter()
+            .map(|(login, user_id, password)| ImportedUser {
                 givenname: "Test".to_owned(),
-                password: hash_password_with_rounds(password, 1000).unwrap(),
-                ..ImportedUser::default()
-            },
-        )
-        .unwrap();
-    }
+                ..imported_user(resolver, login, user_id, password)
+            }),
+    );
 }
 
 /// Makes `realm` the default realm.
@@ -175,27 +166,6 @@ pub fn with_conn<T>(app: &TestApp, work: impl FnOnce(&mut AnyConnection) -> T) -
     work(&mut conn)
 }
 
-fn form_body(params: &[(&str, &str)]) -> String {
-    params
-        .iter()
-        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn encode(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
 /// The client address of [`send`].
 pub const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 
@@ -290,20 +260,7 @@ pub fn audited(
     Router,
     tokio::sync::mpsc::Receiver<linotp_api::audit::AuditEvent>,
 ) {
-    let (sender, receiver) = tokio::sync::mpsc::channel(1024);
-    let state = &app.state;
-    let audited = linotp_api::App {
-        store: state.store.clone(),
-        security: state.security.clone(),
-        config: linotp_api::sysconfig::ConfigCache::new(),
-        audit: linotp_api::audit::AuditLog::from_sender(sender),
-        auth: state.auth.clone(),
-        clock: state.clock.clone(),
-        options: state.options.clone(),
-    };
-    let router = linotp_api::routes::router(
-        &std::sync::Arc::new(audited),
-        linotp_api::HttpSettings::default(),
-    );
+    let (state, receiver) = app.audited();
+    let router = linotp_api::routes::router(&state, linotp_api::HttpSettings::default());
     (router, receiver)
 }
