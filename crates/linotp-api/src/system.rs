@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 
 use crate::BoxFuture;
 use crate::app::{App, AppState};
-use crate::audit::{AuditEvent, AuditPage, AuditSearch, search_failed};
+use crate::audit::{AuditEvent, AuditSearch, search_failed};
 use crate::auth::{AdminIdentity, AdminSession};
 use crate::error::Result;
 use crate::http::{ClientIp, Endpoints, HealthProbe, Methods};
@@ -238,37 +238,26 @@ async fn audit_search(
     client: Option<ClientIp>,
     params: Params,
 ) -> Response {
-    let mut event = AuditEvent {
-        administrator: AuditEvent::administrator_of(&identity),
-        client: client_of(client),
-        ..AuditEvent::new("audit/search")
-    };
-    let response = match AuditSearch::from_params(&params) {
-        Err(error) => {
+    // LinOTP checks the audit `view` right first and logs the request after answering.
+    let (allowed, mut event) =
+        crate::admin_request::run(&app, identity, client, "audit/search", |ctx| {
+            ctx.require_audit_view()
+        })
+        .await;
+    let response = match allowed.map(|()| AuditSearch::from_params(&params)) {
+        Err(refusal) => refusal.reply(reply_id::DEFAULT).into_response(),
+        Ok(Err(error)) => {
             tracing::warn!(%error, "audit/search failed");
             search_failed().into_response()
         }
-        Ok(search) => match app.audit.reader() {
-            None => {
+        Ok(Ok(search)) => match app.audit.search_stored(search.clone()).await {
+            Ok(page) => {
                 event.success = true;
-                AuditPage::empty(search.page_number).into_response(&search)
+                page.into_response(&search)
             }
-            Some(reader) => {
-                // Rows of requests answered before this one are in the queue: store them
-                // first, as LinOTP's synchronous log would have.
-                if !app.audit.flush().await {
-                    tracing::warn!("audit/search: the audit writer did not confirm in time");
-                }
-                match reader.search(search.clone()).await {
-                    Ok(page) => {
-                        event.success = true;
-                        page.into_response(&search)
-                    }
-                    Err(error) => {
-                        tracing::error!(%error, "audit/search failed");
-                        search_failed().into_response()
-                    }
-                }
+            Err(error) => {
+                tracing::error!(%error, "audit/search failed");
+                search_failed().into_response()
             }
         },
     };

@@ -5,7 +5,6 @@
 
 mod system_common;
 
-use linotp_api::auth::AdminIdentity;
 use serde_json::json;
 use system_common::Sys;
 
@@ -23,14 +22,6 @@ fn policy<'a>(
         ("realm", realm),
         ("user", user),
     ]
-}
-
-fn other_admin(sys: &Sys, name: &str) -> (String, String) {
-    sys.session_of(AdminIdentity {
-        username: name.into(),
-        realm: "linotp_admins".into(),
-        resolver: "useridresolver.SQLIdResolver.IdResolver.LinOTP_local_admins".into(),
-    })
 }
 
 #[tokio::test]
@@ -238,8 +229,8 @@ async fn system_policies_decide_who_reads_and_writes_the_configuration() {
     .await
     .value();
 
-    let reader = other_admin(&sys, "reader");
-    let stranger = other_admin(&sys, "stranger");
+    let reader = sys.admin_session("reader");
+    let stranger = sys.admin_session("stranger");
     assert!(
         sys.post_as(&reader, "/system/getConfig", &[("key", "DefaultOtpLen")])
             .await
@@ -588,4 +579,43 @@ async fn definitions_and_the_flexi_table() {
         .post("/system/policies_flexi", &[("sortname", "bogus")])
         .await;
     assert_eq!(bad.error(), (-311, "'bogus'".into()));
+}
+
+#[tokio::test]
+async fn audit_search_needs_the_audit_view_right_once_audit_policies_exist() {
+    let mut sys = Sys::new();
+    let helpdesk = sys.admin_session("helpdesk");
+    let params = [("serial", "NOSUCH")];
+    // Without an audit policy every admin may search the trail.
+    let open = sys.post_as(&helpdesk, "/audit/search", &params).await;
+    assert_eq!(open.json()["total"], 0, "{}", open.text());
+
+    sys.set_policy("auditors", "audit", "view", "*", "admin")
+        .await;
+    sys.audit_events();
+    let refused = sys.post_as(&helpdesk, "/audit/search", &params).await;
+    assert_eq!(refused.status, 200);
+    assert_eq!(
+        refused.error(),
+        (
+            410,
+            "ERR410: You do not have the administrative right to view the audit trail. You are \
+             missing a policy scope=audit, action=view"
+                .to_owned()
+        )
+    );
+    assert_eq!(refused.json()["id"], 1);
+    let events = sys.audit_events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].action, "audit/search");
+    assert!(!events[0].success);
+    assert_eq!(
+        events[0].administrator,
+        "helpdesk@linotp_admins (LinOTP_local_admins)"
+    );
+
+    // The admin the policy names still searches.
+    let allowed = sys.post("/audit/search", &params).await;
+    assert_eq!(allowed.json()["total"], 0, "{}", allowed.text());
+    assert!(sys.audit_events()[0].success);
 }

@@ -54,25 +54,14 @@ pub(super) async fn list(
     .await;
     let response = match checked {
         Err(failure) => failure.into_response(),
-        Ok(search) => match app.audit.reader() {
-            None => {
+        Ok(search) => match app.audit.search_stored(search.clone()).await {
+            Ok(page) => {
                 event.success = true;
-                page_reply(&search, Vec::new(), 0)
+                page_reply(&search, page.rows, page.total)
             }
-            Some(reader) => {
-                if !app.audit.flush().await {
-                    tracing::warn!("api/v2/auditlog: the audit writer did not confirm in time");
-                }
-                match reader.search(search.clone()).await {
-                    Ok(page) => {
-                        event.success = true;
-                        page_reply(&search, page.rows, page.total)
-                    }
-                    Err(error) => {
-                        tracing::error!(%error, "api/v2/auditlog: search failed");
-                        Failure::from(error).into_response()
-                    }
-                }
+            Err(error) => {
+                tracing::error!(%error, "api/v2/auditlog: search failed");
+                Failure::from(error).into_response()
             }
         },
     };
