@@ -3,7 +3,7 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -12,6 +12,7 @@ use diesel::r2d2::{ManageConnection, Pool, R2D2Connection};
 use diesel::sql_types::BigInt;
 
 use crate::error::{Result, StoreError};
+use crate::group_commit::GroupCommitter;
 use crate::uri::{Backend, DatabaseUri};
 
 #[allow(missing_debug_implementations, clippy::all)]
@@ -205,6 +206,9 @@ pub type PooledConnection = diesel::r2d2::PooledConnection<AnyConnectionManager>
 pub struct Store {
     pool: Pool<AnyConnectionManager>,
     uri: DatabaseUri,
+    options: PoolOptions,
+    /// SQLite files: the group committer, started by the first [`Store::write_grouped`].
+    committer: Arc<OnceLock<std::result::Result<GroupCommitter, String>>>,
 }
 
 impl fmt::Debug for Store {
@@ -241,7 +245,7 @@ impl Store {
         }
         let manager = AnyConnectionManager {
             uri: uri.clone(),
-            options,
+            options: options.clone(),
         };
         let pool_error = |source| StoreError::Pool {
             uri: uri.to_string(),
@@ -256,12 +260,48 @@ impl Store {
         Ok(Store {
             pool,
             uri: uri.clone(),
+            options,
+            committer: Arc::new(OnceLock::new()),
         })
     }
 
     /// Parses `uri` and opens it with default [`PoolOptions`].
     pub fn open_uri(uri: &str) -> Result<Store> {
         Store::open(&DatabaseUri::parse(uri)?, PoolOptions::default())
+    }
+
+    /// Runs `body` in a write transaction, as [`write_transaction`] on `conn` does; on an
+    /// SQLite file together with the writes of other threads in one transaction, so that they
+    /// share one commit and one `fsync` (see the `group_commit` module). It returns only after
+    /// the commit, with `body`'s own result; a failing `body` rolls back only itself. `conn`
+    /// must be a connection of this store; inside a transaction of the caller `body` runs
+    /// there instead.
+    pub fn write_grouped<T, F>(&self, conn: &mut AnyConnection, body: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+    {
+        type Manager = <AnyConnection as Connection>::TransactionManager;
+        let in_transaction = Manager::transaction_manager_status_mut(conn)
+            .transaction_depth()?
+            .is_some();
+        if self.uri.backend() != Backend::Sqlite
+            || self.uri.is_in_memory()
+            || in_transaction
+            || HOLDS_SQLITE_WRITER.with(Cell::get)
+        {
+            return write_transaction(conn, body);
+        }
+        let committer = self.committer.get_or_init(|| {
+            GroupCommitter::start(&self.uri, &self.options).map_err(|error| error.to_string())
+        });
+        match committer {
+            Ok(committer) => committer.write(body),
+            Err(error) => {
+                tracing::warn!(%error, "no group commit; writing alone");
+                write_transaction(conn, body)
+            }
+        }
     }
 
     /// Takes a connection from the pool (waits up to the connection timeout).

@@ -26,6 +26,10 @@ pub enum StoreError {
         uri: String,
     },
 
+    /// A write handed to SQLite's group commit was not stored.
+    #[error("write not stored: {0}")]
+    GroupCommit(String),
+
     /// The connection pool could not hand out a connection (connect failure or timeout).
     #[error("cannot connect to database {uri}: {source}")]
     Pool {

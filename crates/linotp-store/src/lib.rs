@@ -50,6 +50,7 @@ pub mod config;
 mod connection;
 pub mod defaults;
 mod error;
+mod group_commit;
 pub mod jwt_blocklist;
 mod like;
 pub mod migrate;

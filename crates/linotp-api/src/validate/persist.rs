@@ -18,10 +18,12 @@
 
 use chrono::NaiveDateTime;
 use linotp_core::{Decision, Finished, TokenInfo, TokenKind, TokenState, Verdict};
+use std::sync::Arc;
+
 use linotp_crypto::SecurityModule;
-use linotp_store::AnyConnection;
 use linotp_store::Result as StoreResult;
 use linotp_store::tokens::{self, CounterCommit, Token};
+use linotp_store::{AnyConnection, Store};
 
 use super::challenge::ChallengeChanges;
 use crate::error::Result;
@@ -47,32 +49,56 @@ pub(super) struct CheckedRow<'a> {
     pub verdict: &'a Verdict,
 }
 
-/// What a request changes beyond its tokens' states.
-pub(super) struct Aftermath<'a> {
+/// Everything a request stores after its check, owned, so that SQLite's group commit can run
+/// it beside other requests' writes.
+pub(super) struct Outcome {
+    /// The tokens as read, in check order.
+    pub rows: Vec<Token>,
+    /// How each took part.
+    pub verdicts: Vec<Verdict>,
+    /// What the check decided and every token's new state.
+    pub finished: Finished,
+    /// Recorded as last access when config `token.last_access` is on.
+    pub now: Option<NaiveDateTime>,
     /// Challenge rows answered, refused, closed or expired.
-    pub challenges: &'a ChallengeChanges,
-    /// Tokens to delete (policy `delete_on_authentication_exceed`), by index into the checked
-    /// tokens.
-    pub deleted: &'a [usize],
+    pub challenges: ChallengeChanges,
+    /// Tokens to delete (policy `delete_on_authentication_exceed`), by index into `rows`.
+    pub deleted: Vec<usize>,
     /// Signs the changed challenge rows.
-    pub security: &'a dyn SecurityModule,
+    pub security: Arc<dyn SecurityModule>,
 }
 
-/// Stores the finished states of all tokens of a request, and its challenge changes. `now` is
-/// recorded as last access when `record_access` (config `token.last_access`) is on.
+/// What a request changes beyond its tokens' states.
+struct Aftermath<'a> {
+    challenges: &'a ChallengeChanges,
+    deleted: &'a [usize],
+    security: &'a dyn SecurityModule,
+}
+
+/// Stores the finished states of all tokens of a request, and its challenge changes.
 ///
-/// Everything is written in one short transaction (one commit, one fsync on SQLite); the
-/// compare-and-set and the SQL-side increments keep it correct on backends whose isolation
-/// lets other transactions interleave. When the winner's counter moved, nothing is stored.
+/// Everything is written in one short transaction — on SQLite shared with the writes of other
+/// requests (one commit, one fsync for all of them); the compare-and-set and the SQL-side
+/// increments keep it correct on backends whose isolation lets other transactions interleave.
+/// When the winner's counter moved, nothing of this request is stored.
 pub(super) fn persist(
+    store: &Store,
     conn: &mut AnyConnection,
-    checked: &[CheckedRow<'_>],
-    finished: &Finished,
-    now: Option<NaiveDateTime>,
-    aftermath: &Aftermath<'_>,
+    outcome: Outcome,
 ) -> Result<Committed> {
-    Ok(linotp_store::write_transaction(conn, |conn| {
-        persist_in(conn, checked, finished, now, aftermath)
+    Ok(store.write_grouped(conn, move |conn| {
+        let checked: Vec<CheckedRow<'_>> = outcome
+            .rows
+            .iter()
+            .zip(&outcome.verdicts)
+            .map(|(row, verdict)| CheckedRow { row, verdict })
+            .collect();
+        let aftermath = Aftermath {
+            challenges: &outcome.challenges,
+            deleted: &outcome.deleted,
+            security: outcome.security.as_ref(),
+        };
+        persist_in(conn, &checked, &outcome.finished, outcome.now, &aftermath)
     })?)
 }
 

@@ -25,6 +25,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Local, NaiveDateTime, Offset, TimeZone};
 use linotp_core::{
@@ -42,7 +43,7 @@ use super::challenge::{
     ChallengeChanges, ChallengeStore, StoredChallenge, TokenChallenges, TransactionChallenges,
     sender_for,
 };
-use super::persist::{self, Aftermath, CheckedRow, Committed};
+use super::persist::{self, Committed};
 use super::policy::{AuthPolicies, SEVERAL_TOKEN_REALMS, subject_for_login, token_realm_subject};
 use crate::app::App;
 use crate::audit::AuditEvent;
@@ -1469,20 +1470,22 @@ fn check_token_list(
         })
         .map(|(index, _)| index)
         .collect();
-    let checked_rows: Vec<CheckedRow<'_>> = rows
-        .iter()
-        .zip(&verdicts)
-        .map(|(row, verdict)| CheckedRow { row, verdict })
-        .collect();
     let access_time = records_last_access(config)
         .then(|| naive_utc(now))
         .flatten();
-    let aftermath = Aftermath {
-        challenges: &changes,
-        deleted: &deleted,
-        security: request.app.security.as_ref(),
-    };
-    let committed = persist::persist(conn, &checked_rows, &finished, access_time, &aftermath)?;
+    let committed = persist::persist(
+        &request.app.store,
+        conn,
+        persist::Outcome {
+            rows: rows.to_vec(),
+            verdicts,
+            finished: finished.clone(),
+            now: access_time,
+            challenges: changes,
+            deleted,
+            security: Arc::clone(&request.app.security),
+        },
+    )?;
     let last_fail_count = finished.tokens.last().map(|state| state.fail_count);
 
     let pick = |indices: &[usize]| -> Vec<&Token> {
