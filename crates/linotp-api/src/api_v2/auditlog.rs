@@ -1,17 +1,15 @@
 //! `GET /api/v2/auditlog/`: audit rows, filtered, sorted and paged (audit `view`).
 
-use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use std::sync::Arc;
+
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use linotp_store::audit::{AuditColumn, AuditQuery};
 use serde_json::{Map, Value};
 
-use super::{Failure, Outcome, int_param, run};
-use crate::app::AppState;
+use super::{Failure, Outcome, V2Request, int_param};
 use crate::audit::{AuditLine, AuditSearch};
-use crate::auth::AdminIdentity;
 use crate::error::ApiError;
-use crate::http::ClientIp;
 use crate::params::Params;
 use crate::reply::JsonReply;
 
@@ -35,23 +33,19 @@ const FILTERS: [(&str, &str); 15] = [
 ];
 
 /// `GET /api/v2/auditlog/`.
-pub(super) async fn list(
-    State(app): State<AppState>,
-    admin: AdminIdentity,
-    client: Option<ClientIp>,
-    uri: Uri,
-    params: Params,
-) -> Response {
+pub(super) async fn list(request: V2Request, params: Params) -> Response {
+    let app = Arc::clone(&request.app);
     // The permission needs the configuration (a connection); the search runs on the audit
     // store afterwards, once the rows of earlier requests are stored, and this request's own
     // row is recorded last, as LinOTP logs it after answering.
-    let (checked, mut event) = run(&app, admin, client, uri.path(), move |ctx| {
-        // Unlike /audit/search, this controller refuses with HTTP 403.
-        ctx.require_audit_view()
-            .map_err(|refusal| Failure::with_status(refusal, StatusCode::FORBIDDEN))?;
-        search_of(&params)
-    })
-    .await;
+    let (checked, mut event) = request
+        .run(move |ctx| {
+            // Unlike /audit/search, this controller refuses with HTTP 403.
+            ctx.require_audit_view()
+                .map_err(|refusal| Failure::with_status(refusal, StatusCode::FORBIDDEN))?;
+            search_of(&params)
+        })
+        .await;
     let response = match checked {
         Err(failure) => failure.into_response(),
         Ok(search) => match app.audit.search_stored(search.clone()).await {

@@ -28,16 +28,21 @@ mod realms;
 mod resolvers;
 mod tokens;
 
+use std::sync::Arc;
+
 use axum::Router;
+use axum::extract::FromRequestParts;
 use axum::handler::Handler;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use serde_json::Value;
 
-pub(crate) use crate::admin_request::{Ctx, run};
+pub(crate) use crate::admin_request::Ctx;
 use crate::app::AppState;
+use crate::audit::AuditEvent;
 use crate::auth::{AdminAuth, AdminIdentity, admin_gate};
 use crate::error::ApiError;
 use crate::http::ClientIp;
@@ -151,23 +156,52 @@ impl Ctx<'_> {
     }
 }
 
-/// Runs one request through the shared runner, then records its audit event (`action` is
-/// the request path), then replies.
-async fn answer<F>(
+/// What every handler of this group starts from: the application, the admin, the client
+/// address and the request path (the audit action).
+pub(super) struct V2Request {
     app: AppState,
     admin: AdminIdentity,
     client: Option<ClientIp>,
-    action: &str,
-    work: F,
-) -> Response
-where
-    F: for<'a> FnOnce(&mut Ctx<'a>) -> Outcome<Response> + Send + 'static,
-{
-    let (result, audit) = run(&app, admin, client, action, work).await;
-    app.audit.record(audit).await;
-    match result {
-        Ok(response) => response,
-        Err(failure) => failure.into_response(),
+    path: String,
+}
+
+impl FromRequestParts<AppState> for V2Request {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(V2Request {
+            app: Arc::clone(state),
+            admin: AdminIdentity::from_request_parts(parts, state).await?,
+            client: parts.extensions.get::<ClientIp>().copied(),
+            path: parts.uri.path().to_owned(),
+        })
+    }
+}
+
+impl V2Request {
+    /// Runs the request through the shared runner, then records its audit event, then
+    /// replies.
+    async fn answer<F>(self, work: F) -> Response
+    where
+        F: for<'a> FnOnce(&mut Ctx<'a>) -> Outcome<Response> + Send + 'static,
+    {
+        let app = Arc::clone(&self.app);
+        let (result, audit) = self.run(work).await;
+        app.audit.record(audit).await;
+        match result {
+            Ok(response) => response,
+            Err(failure) => failure.into_response(),
+        }
+    }
+
+    /// The work of [`V2Request::answer`] without recording its audit event (the caller
+    /// records it, after anything it still does).
+    async fn run<T, F>(self, work: F) -> (Outcome<T>, AuditEvent)
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&mut Ctx<'a>) -> Outcome<T> + Send + 'static,
+    {
+        crate::admin_request::run(&self.app, self.admin, self.client, &self.path, work).await
     }
 }
 

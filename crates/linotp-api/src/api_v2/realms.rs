@@ -1,27 +1,18 @@
 //! `GET /api/v2/realms/` and `GET /api/v2/realms/<realm>/users`.
 
-use axum::extract::{Path, State};
-use axum::http::Uri;
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::{Ctx, Failure, Outcome, answer, int_param, result, user_object};
-use crate::app::AppState;
-use crate::auth::AdminIdentity;
-use crate::http::ClientIp;
+use super::{Ctx, Failure, Outcome, V2Request, int_param, result, user_object};
 use crate::params::Params;
 use crate::reply::{JSON_CONTENT_TYPE, LinotpShaped, streamed_result};
 use crate::system_api::all_realms;
 use crate::users;
 
 /// `GET /api/v2/realms/`: every realm (system `read`).
-pub(super) async fn list(
-    State(app): State<AppState>,
-    admin: AdminIdentity,
-    client: Option<ClientIp>,
-    uri: Uri,
-) -> Response {
-    answer(app, admin, client, uri.path(), list_work).await
+pub(super) async fn list(request: V2Request) -> Response {
+    request.answer(list_work).await
 }
 
 fn list_work(ctx: &mut Ctx<'_>) -> Outcome<Response> {
@@ -45,17 +36,13 @@ fn list_work(ctx: &mut Ctx<'_>) -> Outcome<Response> {
 /// `GET /api/v2/realms/<realm>/users`: the users of the realm's resolvers (admin
 /// `userlist` in the realm), in LinOTP's streamed layout.
 pub(super) async fn users(
-    State(app): State<AppState>,
-    admin: AdminIdentity,
-    client: Option<ClientIp>,
-    uri: Uri,
+    request: V2Request,
     Path(realm): Path<String>,
     params: Params,
 ) -> Response {
-    answer(app, admin, client, uri.path(), move |ctx| {
-        users_work(ctx, &realm, &params)
-    })
-    .await
+    request
+        .answer(move |ctx| users_work(ctx, &realm, &params))
+        .await
 }
 
 /// Request parameters that page the listing instead of searching.

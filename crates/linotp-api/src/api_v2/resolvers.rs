@@ -3,29 +3,23 @@
 
 use std::cmp::Ordering;
 
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 
-use super::{Ctx, Failure, Outcome, answer, int_param, resolver_spec_by_name, result, user_object};
-use crate::app::AppState;
-use crate::auth::AdminIdentity;
+use super::{
+    Ctx, Failure, Outcome, V2Request, int_param, resolver_spec_by_name, result, user_object,
+};
 use crate::error::ApiError;
-use crate::http::ClientIp;
 use crate::params::Params;
 use crate::pyfmt::python_str_repr;
 use crate::system_api::{admin_resolver_names, all_realms, defined_resolvers, is_readonly};
 use crate::users::{self, Resolver, ResolverSpec};
 
 /// `GET /api/v2/resolvers/`: every resolver (system `read`).
-pub(super) async fn list(
-    State(app): State<AppState>,
-    admin: AdminIdentity,
-    client: Option<ClientIp>,
-    uri: Uri,
-) -> Response {
-    answer(app, admin, client, uri.path(), list_work).await
+pub(super) async fn list(request: V2Request) -> Response {
+    request.answer(list_work).await
 }
 
 fn list_work(ctx: &mut Ctx<'_>) -> Outcome<Response> {
@@ -91,17 +85,13 @@ const CONTROL_PARAMS: [&str; 4] = ["page", "pageSize", "sortOrder", "sortBy"];
 
 /// `GET /api/v2/resolvers/<name>/users`: the resolver's users, sorted and paged.
 pub(super) async fn users(
-    State(app): State<AppState>,
-    admin: AdminIdentity,
-    client: Option<ClientIp>,
-    uri: Uri,
+    request: V2Request,
     Path(resolver): Path<String>,
     params: Params,
 ) -> Response {
-    answer(app, admin, client, uri.path(), move |ctx| {
-        users_work(ctx, &resolver, &params)
-    })
-    .await
+    request
+        .answer(move |ctx| users_work(ctx, &resolver, &params))
+        .await
 }
 
 fn users_work(ctx: &mut Ctx<'_>, name: &str, params: &Params) -> Outcome<Response> {
@@ -192,16 +182,12 @@ fn compare_sort_values(a: &Value, b: &Value) -> Ordering {
 /// `GET /api/v2/resolvers/<name>/users/<userid>`: one user (404 when the resolver does not
 /// know the id).
 pub(super) async fn user(
-    State(app): State<AppState>,
-    admin: AdminIdentity,
-    client: Option<ClientIp>,
-    uri: Uri,
+    request: V2Request,
     Path((resolver, user_id)): Path<(String, String)>,
 ) -> Response {
-    answer(app, admin, client, uri.path(), move |ctx| {
-        user_work(ctx, &resolver, &user_id)
-    })
-    .await
+    request
+        .answer(move |ctx| user_work(ctx, &resolver, &user_id))
+        .await
 }
 
 fn user_work(ctx: &mut Ctx<'_>, name: &str, user_id: &str) -> Outcome<Response> {

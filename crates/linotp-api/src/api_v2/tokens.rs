@@ -6,8 +6,8 @@
 
 use std::collections::HashSet;
 
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDateTime;
 use linotp_policy::RealmRights;
@@ -16,46 +16,27 @@ use linotp_store::tokens::{
 };
 use serde_json::{Map, Value};
 
-use super::{Ctx, Failure, Outcome, answer, int_param, resolver_spec_by_name, result};
+use super::{Ctx, Failure, Outcome, V2Request, int_param, resolver_spec_by_name, result};
 use crate::admin::listing::{
     ACTIVE_FILTERS, INACTIVE_FILTERS, OwnerCache, close_matches, owner_pattern_filter,
     realm_condition, shown_realms,
 };
-use crate::app::AppState;
-use crate::auth::AdminIdentity;
 use crate::error::ApiError;
-use crate::http::ClientIp;
 use crate::params::{Params, parse_python_int};
 use crate::pyfmt::python_str_repr;
 use crate::system_api::realm_names;
 use crate::users::{self, RequestedUser, UserInfo};
 
 /// `GET /api/v2/tokens/`: the tokens the admin may see, filtered, sorted and paged.
-pub(super) async fn list(
-    State(app): State<AppState>,
-    admin: AdminIdentity,
-    client: Option<ClientIp>,
-    uri: Uri,
-    params: Params,
-) -> Response {
-    answer(app, admin, client, uri.path(), move |ctx| {
-        list_work(ctx, &params)
-    })
-    .await
+pub(super) async fn list(request: V2Request, params: Params) -> Response {
+    request.answer(move |ctx| list_work(ctx, &params)).await
 }
 
 /// `GET /api/v2/tokens/<serial>`: one token, or `{}` when the admin cannot see it.
-pub(super) async fn by_serial(
-    State(app): State<AppState>,
-    admin: AdminIdentity,
-    client: Option<ClientIp>,
-    uri: Uri,
-    Path(serial): Path<String>,
-) -> Response {
-    answer(app, admin, client, uri.path(), move |ctx| {
-        by_serial_work(ctx, &serial)
-    })
-    .await
+pub(super) async fn by_serial(request: V2Request, Path(serial): Path<String>) -> Response {
+    request
+        .answer(move |ctx| by_serial_work(ctx, &serial))
+        .await
 }
 
 /// The v2 `sortBy` names and LinOTP's columns behind them.
