@@ -8,8 +8,31 @@
 
 mod admin_support;
 
-use admin_support::{Admin, POLICY_ERROR, RFC4226_HEX, RFC4226_OTPS};
+use admin_support::{Admin, POLICY_ERROR, RFC4226_HEX, RFC4226_OTPS, Reply};
 use linotp_crypto::token_secrets;
+
+/// `/admin/assign` of token `serial` to `user` in `realm`, with the `extra` parameters.
+async fn assign(
+    admin: &Admin,
+    serial: &str,
+    user: &str,
+    realm: &str,
+    extra: &[(&str, &str)],
+) -> Reply {
+    let mut params = vec![("serial", serial), ("user", user), ("realm", realm)];
+    params.extend_from_slice(extra);
+    admin.post("/admin/assign", &params).await
+}
+
+/// `/admin/tokenrealm`: token `serial` into the comma-separated `realms`.
+async fn tokenrealm(admin: &Admin, serial: &str, realms: &str) -> Reply {
+    admin
+        .post(
+            "/admin/tokenrealm",
+            &[("serial", serial), ("realms", realms)],
+        )
+        .await
+}
 
 /// Realm `realm1` (alice, carol; alice owns A1 and the disabled A2), realm `realm2` (bob,
 /// owning B1) and the unassigned token S1 in no realm, all made while no policy exists.
@@ -40,12 +63,7 @@ async fn tokenrealm_refuses_a_realm_without_room_for_one_more_active_token() {
         .set_policy("one", "enrollment", "tokencount=1", "realm1", "*")
         .await;
 
-    let refused = admin
-        .post(
-            "/admin/tokenrealm",
-            &[("serial", "S1"), ("realms", "realm1")],
-        )
-        .await;
+    let refused = tokenrealm(&admin, "S1", "realm1").await;
     assert_eq!(
         refused.error(),
         (
@@ -57,34 +75,19 @@ async fn tokenrealm_refuses_a_realm_without_room_for_one_more_active_token() {
     );
     assert!(admin.realms_of("S1").is_empty(), "S1 stays in no realm");
     // Even the realm a token is in already needs room, as in LinOTP.
-    let refused = admin
-        .post(
-            "/admin/tokenrealm",
-            &[("serial", "A1"), ("realms", "realm1,realm2")],
-        )
-        .await;
+    let refused = tokenrealm(&admin, "A1", "realm1,realm2").await;
     assert_eq!(refused.error().0, POLICY_ERROR, "{}", refused.text());
     assert_eq!(admin.realms_of("A1"), ["realm1"]);
 
     // A realm without the policy takes the token.
-    let moved = admin
-        .post(
-            "/admin/tokenrealm",
-            &[("serial", "S1"), ("realms", "realm2")],
-        )
-        .await;
+    let moved = tokenrealm(&admin, "S1", "realm2").await;
     assert_eq!(moved.value(), 1, "{}", moved.text());
     assert_eq!(admin.realms_of("S1"), ["realm2"]);
 
     // Disabled tokens do not count: with A1 disabled, realm1 has room again.
     let reply = admin.post("/admin/disable", &[("serial", "A1")]).await;
     assert_eq!(reply.value(), 1, "{}", reply.text());
-    let moved = admin
-        .post(
-            "/admin/tokenrealm",
-            &[("serial", "S1"), ("realms", "realm1")],
-        )
-        .await;
+    let moved = tokenrealm(&admin, "S1", "realm1").await;
     assert_eq!(moved.value(), 1, "{}", moved.text());
     assert_eq!(admin.realms_of("S1"), ["realm1"]);
 }
@@ -144,12 +147,7 @@ async fn assign_respects_maxtoken_per_user_and_per_type() {
         .await;
 
     // alice owns A1 and A2 already.
-    let refused = admin
-        .post(
-            "/admin/assign",
-            &[("serial", "S1"), ("user", "alice"), ("realm", "realm1")],
-        )
-        .await;
+    let refused = assign(&admin, "S1", "alice", "realm1", &[]).await;
     assert_eq!(
         refused.error(),
         (
@@ -166,12 +164,7 @@ async fn assign_respects_maxtoken_per_user_and_per_type() {
     admin
         .set_policy("two_each", "enrollment", "maxtokenHMAC=0", "realm1", "*")
         .await;
-    let refused = admin
-        .post(
-            "/admin/assign",
-            &[("serial", "S1"), ("user", "carol"), ("realm", "realm1")],
-        )
-        .await;
+    let refused = assign(&admin, "S1", "carol", "realm1", &[]).await;
     assert_eq!(
         refused.error(),
         (
@@ -186,12 +179,7 @@ async fn assign_respects_maxtoken_per_user_and_per_type() {
     admin
         .set_policy("two_each", "enrollment", "maxtokenTOTP=0", "realm1", "*")
         .await;
-    let assigned = admin
-        .post(
-            "/admin/assign",
-            &[("serial", "S1"), ("user", "carol"), ("realm", "realm1")],
-        )
-        .await;
+    let assigned = assign(&admin, "S1", "carol", "realm1", &[]).await;
     assert_eq!(assigned.value(), true, "{}", assigned.text());
     assert_eq!(admin.token("S1").user_id, "u3");
 }
@@ -203,17 +191,7 @@ async fn assign_is_rolled_back_when_the_users_realm_exceeds_its_tokencount() {
         .set_policy("one", "enrollment", "tokencount=1", "realm1", "*")
         .await;
 
-    let refused = admin
-        .post(
-            "/admin/assign",
-            &[
-                ("serial", "S1"),
-                ("user", "carol"),
-                ("realm", "realm1"),
-                ("pin", "9999"),
-            ],
-        )
-        .await;
+    let refused = assign(&admin, "S1", "carol", "realm1", &[("pin", "9999")]).await;
     assert_eq!(
         refused.error(),
         (
@@ -233,17 +211,7 @@ async fn assign_is_rolled_back_when_the_users_realm_exceeds_its_tokencount() {
     admin
         .set_policy("one", "enrollment", "tokencount=2", "realm1", "*")
         .await;
-    let assigned = admin
-        .post(
-            "/admin/assign",
-            &[
-                ("serial", "S1"),
-                ("user", "carol"),
-                ("realm", "realm1"),
-                ("pin", "9999"),
-            ],
-        )
-        .await;
+    let assigned = assign(&admin, "S1", "carol", "realm1", &[("pin", "9999")]).await;
     assert_eq!(assigned.value(), true, "{}", assigned.text());
     assert_eq!(admin.token("S1").user_id, "u3");
     assert_eq!(admin.realms_of("S1"), ["realm1"]);
@@ -265,17 +233,7 @@ async fn otp_pin_random_replaces_the_pin_an_assign_names() {
         )
         .await;
 
-    let assigned = admin
-        .post(
-            "/admin/assign",
-            &[
-                ("serial", "S1"),
-                ("user", "carol"),
-                ("realm", "realm1"),
-                ("pin", "secret"),
-            ],
-        )
-        .await;
+    let assigned = assign(&admin, "S1", "carol", "realm1", &[("pin", "secret")]).await;
     assert_eq!(assigned.value(), true, "{}", assigned.text());
     assert!(!assigned.text().contains("secret"));
     assert!(!admin.pin_matches("S1", "secret"));
@@ -291,30 +249,15 @@ async fn otp_pin_random_replaces_the_pin_an_assign_names() {
         .collect();
     assert_eq!(matching.len(), 1, "the PIN is one random digit");
     let pin = matching[0];
-    let check = admin
-        .post(
-            "/validate/check",
-            &[
-                ("user", "carol"),
-                ("realm", "realm1"),
-                ("pass", &format!("{pin}{}", RFC4226_OTPS[0])),
-            ],
-        )
-        .await;
-    assert_eq!(check.value(), true, "{}", check.text());
+    let pass = format!("{pin}{}", RFC4226_OTPS[0]);
+    assert!(
+        admin
+            .authenticates(&[("user", "carol"), ("realm", "realm1"), ("pass", &pass)])
+            .await
+    );
 
     // Users of a realm without the policy get the PIN the admin named.
-    let assigned = admin
-        .post(
-            "/admin/assign",
-            &[
-                ("serial", "S2"),
-                ("user", "bob"),
-                ("realm", "realm2"),
-                ("pin", "secret"),
-            ],
-        )
-        .await;
+    let assigned = assign(&admin, "S2", "bob", "realm2", &[("pin", "secret")]).await;
     assert_eq!(assigned.value(), true, "{}", assigned.text());
     assert!(admin.pin_matches("S2", "secret"));
 }

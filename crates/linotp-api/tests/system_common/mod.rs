@@ -63,6 +63,12 @@ impl Reply {
         json["result"]["value"].clone()
     }
 
+    /// `(code, message)` of an error envelope sent with HTTP `status`.
+    pub fn error_with_status(&self, status: u16) -> (i64, String) {
+        assert_eq!(self.status, status, "{}", self.text());
+        self.error()
+    }
+
     /// `(code, message)` of an error envelope.
     pub fn error(&self) -> (i64, String) {
         let json = self.json();
