@@ -280,16 +280,7 @@ async fn init_for_a_user_outside_the_admins_realms_names_token_type_and_user() {
     let admin = realm1_enroller().await;
 
     let refused = admin
-        .post(
-            "/admin/init",
-            &[
-                ("type", "hmac"),
-                ("serial", "X1"),
-                ("otpkey", RFC4226_HEX),
-                ("user", "bob"),
-                ("realm", "realm2"),
-            ],
-        )
+        .init_request("X1", "bob", "realm2", &[("type", "hmac")])
         .await;
     assert_eq!(
         refused.error(),
@@ -321,16 +312,7 @@ async fn init_for_a_user_outside_the_admins_realms_names_token_type_and_user() {
 
     // A type the admin may not enroll anywhere is refused for the admin's own users too.
     let refused = admin
-        .post(
-            "/admin/init",
-            &[
-                ("type", "totp"),
-                ("serial", "X2"),
-                ("otpkey", RFC4226_HEX),
-                ("user", "alice"),
-                ("realm", "realm1"),
-            ],
-        )
+        .init_request("X2", "alice", "realm1", &[("type", "totp")])
         .await;
     assert_eq!(
         refused.error(),

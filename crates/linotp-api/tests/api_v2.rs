@@ -67,6 +67,16 @@ type Selection = (
     &'static [&'static str],
 );
 
+/// `page`, `pageSize`, `totalPages` and `totalRecords` of a paged listing.
+fn page_info(value: &Value) -> (&Value, &Value, &Value, &Value) {
+    (
+        &value["page"],
+        &value["pageSize"],
+        &value["totalPages"],
+        &value["totalRecords"],
+    )
+}
+
 fn serials(value: &Value) -> Vec<String> {
     value["pageRecords"]
         .as_array()
@@ -245,12 +255,7 @@ async fn resolver_users_sort_page_and_show_one_user() {
     let sys = populated().await;
     let all = sys.get("/api/v2/resolvers/res1/users", &[]).await.value();
     assert_eq!(
-        (
-            &all["page"],
-            &all["pageSize"],
-            &all["totalPages"],
-            &all["totalRecords"]
-        ),
+        page_info(&all),
         (&json!(0), &json!(3), &json!(1), &json!(3))
     );
     let names = |value: &Value| -> Vec<String> {
@@ -276,12 +281,7 @@ async fn resolver_users_sort_page_and_show_one_user() {
         .await
         .value();
     assert_eq!(
-        (
-            &page["page"],
-            &page["pageSize"],
-            &page["totalPages"],
-            &page["totalRecords"]
-        ),
+        page_info(&page),
         (&json!(1), &json!(2), &json!(2), &json!(3))
     );
     assert_eq!(names(&page), ["alice"], "u4, u3 | u1");
@@ -412,12 +412,7 @@ async fn token_listing_pages_sorts_and_filters() {
     let sys = populated().await;
     let all = sys.get("/api/v2/tokens/", &[]).await.value();
     assert_eq!(
-        (
-            &all["page"],
-            &all["pageSize"],
-            &all["totalPages"],
-            &all["totalRecords"]
-        ),
+        page_info(&all),
         (&json!(0), &json!(50), &json!(1), &json!(5))
     );
     assert_eq!(
@@ -439,12 +434,7 @@ async fn token_listing_pages_sorts_and_filters() {
         .await
         .value();
     assert_eq!(
-        (
-            &page["page"],
-            &page["pageSize"],
-            &page["totalPages"],
-            &page["totalRecords"]
-        ),
+        page_info(&page),
         (&json!(1), &json!(2), &json!(3), &json!(5))
     );
     // epsilon, gamma | delta, beta | alpha
@@ -620,12 +610,7 @@ async fn auditlog_pages_filters_and_checks_signatures() {
 
     let newest = get("/api/v2/auditlog/?pageSize=2".to_owned()).await.value();
     assert_eq!(
-        (
-            &newest["page"],
-            &newest["pageSize"],
-            &newest["totalPages"],
-            &newest["totalRecords"]
-        ),
+        page_info(&newest),
         (&json!(0), &json!(2), &json!(2), &json!(4)),
         "the auditlog request itself is logged after its answer"
     );

@@ -162,9 +162,9 @@ impl Admin {
         assert_eq!(reply.json()["result"]["status"], true, "{}", reply.text());
     }
 
-    /// Enrolls token `serial` with the RFC 4226 key for `user` in `realm` through
-    /// `/admin/init`, with the `extra` parameters (type, PIN, …); the enrolment must work.
-    pub async fn init_for_user(
+    /// `/admin/init` of token `serial` with the RFC 4226 key for `user` in `realm`, with the
+    /// `extra` parameters (type, PIN, …).
+    pub async fn init_request(
         &self,
         serial: &str,
         user: &str,
@@ -178,7 +178,18 @@ impl Admin {
             ("realm", realm),
         ];
         params.extend_from_slice(extra);
-        let reply = self.post("/admin/init", &params).await;
+        self.post("/admin/init", &params).await
+    }
+
+    /// [`Admin::init_request`], which must enroll the token.
+    pub async fn init_for_user(
+        &self,
+        serial: &str,
+        user: &str,
+        realm: &str,
+        extra: &[(&str, &str)],
+    ) -> Reply {
+        let reply = self.init_request(serial, user, realm, extra).await;
         assert_eq!(reply.value(), true, "{}", reply.text());
         reply
     }
