@@ -113,5 +113,66 @@ fn benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(store_benches, benches);
+/// Eight threads committing counters at once, as concurrent `/validate/check` requests do: each
+/// commit alone (one fsync each, writers queued) against SQLite's group commit (one fsync per
+/// batch). Time per commit, all threads together.
+fn concurrent_commits(c: &mut Criterion) {
+    // Within the pool's 10 connections: each thread holds one throughout.
+    const THREADS: usize = 8;
+    let (_dir, store, ids) = database(1_000);
+    let mut group = c.benchmark_group("sqlite_8_threads_counter_commit");
+    for grouped in [false, true] {
+        let name = if grouped {
+            "group_commit"
+        } else {
+            "one_commit_each"
+        };
+        let counts: Vec<std::sync::Arc<std::sync::atomic::AtomicI32>> = (0..THREADS)
+            .map(|_| std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0)))
+            .collect();
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let per_thread = iters.div_ceil(THREADS as u64);
+                let start = std::time::Instant::now();
+                std::thread::scope(|scope| {
+                    for (thread, count) in counts.iter().enumerate() {
+                        let store = store.clone();
+                        // Each variant counts on tokens of its own.
+                        let token_id = ids[thread + if grouped { THREADS } else { 0 }];
+                        scope.spawn(move || {
+                            let mut conn = store.connection().unwrap();
+                            for _ in 0..per_thread {
+                                let expected = count.load(std::sync::atomic::Ordering::Relaxed);
+                                let commit = CounterCommit {
+                                    token_id,
+                                    expected_count: expected,
+                                    new_count: expected + 1,
+                                    new_fail_count: 0,
+                                    new_token_info: None,
+                                    last_auth_success: None,
+                                    last_auth_match: None,
+                                };
+                                let won = if grouped {
+                                    store.write_grouped(&mut conn, move |conn| {
+                                        tokens::commit_counter(conn, &commit)
+                                    })
+                                } else {
+                                    write_transaction(&mut conn, |conn| {
+                                        tokens::commit_counter(conn, &commit)
+                                    })
+                                };
+                                assert!(won.unwrap());
+                                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                        });
+                    }
+                });
+                start.elapsed()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(store_benches, benches, concurrent_commits);
 criterion_main!(store_benches);
