@@ -195,6 +195,61 @@ impl From<TokenRow> for Token {
     }
 }
 
+/// The columns a listing shows: [`TokenRow`] without the secrets.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = token)]
+struct ShownTokenRow {
+    id: i32,
+    serial: String,
+    token_type: Option<String>,
+    description: Option<String>,
+    token_info: Option<String>,
+    id_resolver: Option<String>,
+    id_res_class: Option<String>,
+    user_id: Option<String>,
+    otp_len: Option<i32>,
+    max_fail: Option<i32>,
+    is_active: Option<bool>,
+    fail_count: Option<i32>,
+    count: Option<i32>,
+    count_window: Option<i32>,
+    sync_window: Option<i32>,
+    creation_date: Option<NaiveDateTime>,
+    last_auth_success: Option<NaiveDateTime>,
+    last_auth_match: Option<NaiveDateTime>,
+}
+
+impl From<ShownTokenRow> for Token {
+    fn from(row: ShownTokenRow) -> Token {
+        Token::from(TokenRow {
+            id: row.id,
+            serial: row.serial,
+            token_type: row.token_type,
+            description: row.description,
+            token_info: row.token_info,
+            pin_user: None,
+            pin_user_iv: None,
+            id_resolver: row.id_resolver,
+            id_res_class: row.id_res_class,
+            user_id: row.user_id,
+            pin_salt: None,
+            otp_len: row.otp_len,
+            pin_hash: None,
+            key_enc: None,
+            key_iv: None,
+            max_fail: row.max_fail,
+            is_active: row.is_active,
+            fail_count: row.fail_count,
+            count: row.count,
+            count_window: row.count_window,
+            sync_window: row.sync_window,
+            creation_date: row.creation_date,
+            last_auth_success: row.last_auth_success,
+            last_auth_match: row.last_auth_match,
+        })
+    }
+}
+
 #[derive(Insertable, AsChangeset)]
 #[diesel(table_name = token, treat_none_as_null = true)]
 struct TokenValues<'a> {
@@ -762,13 +817,63 @@ pub fn list(
     filter: &TokenFilter,
     options: &TokenListOptions,
 ) -> Result<TokenPage> {
-    let total: i64 =
-        apply_filter(token::table.select(count_star()).into_boxed(), filter).get_result(conn)?;
-
-    let mut query = apply_filter(
-        token::table.select(TokenRow::as_select()).into_boxed(),
-        filter,
+    let query = sorted_page(
+        apply_filter(
+            token::table.select(TokenRow::as_select()).into_boxed(),
+            filter,
+        ),
+        options,
     );
+    let rows: Vec<TokenRow> = query.load(conn)?;
+    let total = page_total(conn, filter, options, rows.len())?;
+    Ok(TokenPage {
+        tokens: rows.into_iter().map(Token::from).collect(),
+        total,
+    })
+}
+
+/// [`list`] for displaying tokens: the same rows, but without reading the secret columns
+/// (seed, its IV, PIN hash and salt, user PIN), which stay empty. A listing of thousands of
+/// tokens then neither decodes nor holds their secrets.
+pub fn list_shown(
+    conn: &mut AnyConnection,
+    filter: &TokenFilter,
+    options: &TokenListOptions,
+) -> Result<TokenPage> {
+    let query = sorted_page(
+        apply_filter(
+            token::table.select(ShownTokenRow::as_select()).into_boxed(),
+            filter,
+        ),
+        options,
+    );
+    let rows: Vec<ShownTokenRow> = query.load(conn)?;
+    let total = page_total(conn, filter, options, rows.len())?;
+    Ok(TokenPage {
+        tokens: rows.into_iter().map(Token::from).collect(),
+        total,
+    })
+}
+
+/// The rows matching `filter` on all pages: counted only when a page was asked for,
+/// otherwise every matching row was loaded already.
+fn page_total(
+    conn: &mut AnyConnection,
+    filter: &TokenFilter,
+    options: &TokenListOptions,
+    loaded: usize,
+) -> Result<i64> {
+    if options.page.is_none() {
+        return Ok(i64::try_from(loaded).unwrap_or(i64::MAX));
+    }
+    Ok(apply_filter(token::table.select(count_star()).into_boxed(), filter).get_result(conn)?)
+}
+
+/// Sorts by the option's column, then by id in the same direction, and cuts the page.
+fn sorted_page<'a, ST: 'a>(
+    mut query: BoxedTokenQuery<'a, ST>,
+    options: &TokenListOptions,
+) -> BoxedTokenQuery<'a, ST> {
     query = match (options.sort, options.descending) {
         (TokenSort::Description, false) => query.order_by(token::description.asc()),
         (TokenSort::Description, true) => query.order_by(token::description.desc()),
@@ -807,29 +912,115 @@ pub fn list(
         let size = i64::from(page_size.max(1));
         query = query.limit(size).offset((page - 1) * size);
     }
-    let rows: Vec<TokenRow> = query.load(conn)?;
-    Ok(TokenPage {
-        tokens: rows.into_iter().map(Token::from).collect(),
-        total,
-    })
+    query
 }
+
+/// Token ids up to which [`realm_names_of`] names each id in its query; for more, it reads
+/// the links of the id range instead (one cached statement, and clear of the databases'
+/// limits on bound parameters).
+const REALM_LOOKUP_BY_ID_MAX: usize = 100;
 
 /// Realm names (lower-case, sorted) of each of the given tokens, for listings.
 pub fn realm_names_of(
     conn: &mut AnyConnection,
     token_ids: &[i32],
 ) -> Result<HashMap<i32, Vec<String>>> {
-    let rows: Vec<(Option<i32>, String)> = token_realm::table
+    let links = token_realm::table
         .inner_join(realm::table.on(realm::id.nullable().eq(token_realm::realm_id)))
-        .filter(token_realm::token_id.eq_any(token_ids))
         .select((token_realm::token_id, realm::name))
-        .order((token_realm::token_id.asc(), realm::name.asc()))
-        .load(conn)?;
+        .order((token_realm::token_id.asc(), realm::name.asc()));
+    let (Some(lowest), Some(highest)) = (token_ids.iter().min(), token_ids.iter().max()) else {
+        return Ok(HashMap::new());
+    };
+    let rows: Vec<(Option<i32>, String)> = if token_ids.len() <= REALM_LOOKUP_BY_ID_MAX {
+        links
+            .filter(token_realm::token_id.eq_any(token_ids))
+            .load(conn)?
+    } else {
+        links
+            .filter(token_realm::token_id.between(*lowest, *highest))
+            .load(conn)?
+    };
+    let wanted: std::collections::HashSet<i32> = token_ids.iter().copied().collect();
     let mut out: HashMap<i32, Vec<String>> = HashMap::new();
     for (token_id, name) in rows {
-        if let Some(token_id) = token_id {
+        if let Some(token_id) = token_id.filter(|id| wanted.contains(id)) {
             out.entry(token_id).or_default().push(name);
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::realms;
+    use crate::testing::TestDb;
+
+    #[test]
+    fn long_listings_get_the_same_realms_and_rows_without_secrets() {
+        let db = TestDb::sqlite();
+        db.store().migrate().unwrap();
+        let mut conn = db.store().connection().unwrap();
+        let mut ids = Vec::new();
+        for number in 0..150 {
+            let mut new_token = Token::new(&format!("R{number:03}"), "HMAC");
+            new_token.key_enc = "983d069bb8fcf16f".to_owned();
+            new_token.pin_hash = "7d449f47e899480d".to_owned();
+            let stored = insert(&mut conn, &new_token).unwrap();
+            if number % 3 == 0 {
+                realms::add_token_realm(&mut conn, stored.id, "zeta").unwrap();
+                realms::add_token_realm(&mut conn, stored.id, "alpha").unwrap();
+            }
+            ids.push(stored.id);
+        }
+        // Some tokens from the 3rd to the 140th, a few and many (more than are named one by
+        // one), with linked tokens inside the id range that were not asked for.
+        let wanted: Vec<i32> = ids[2..140].iter().copied().step_by(2).collect();
+        assert!(wanted.len() <= REALM_LOOKUP_BY_ID_MAX);
+        let wanted_many: Vec<i32> = (2..140)
+            .filter(|number| number % 5 != 0)
+            .map(|number| ids[number])
+            .collect();
+        assert!(wanted_many.len() > REALM_LOOKUP_BY_ID_MAX);
+
+        for asked in [&wanted, &wanted_many] {
+            let names = realm_names_of(&mut conn, asked).unwrap();
+            for (number, id) in ids.iter().enumerate() {
+                let expected = (asked.contains(id) && number % 3 == 0)
+                    .then(|| vec!["alpha".to_owned(), "zeta".to_owned()]);
+                assert_eq!(names.get(id), expected.as_ref(), "token {number}");
+            }
+        }
+        assert!(realm_names_of(&mut conn, &[]).unwrap().is_empty());
+
+        let options = TokenListOptions {
+            sort: TokenSort::Serial,
+            descending: true,
+            page: Some((2, 40)),
+        };
+        let full = list(&mut conn, &TokenFilter::default(), &options).unwrap();
+        let shown = list_shown(&mut conn, &TokenFilter::default(), &options).unwrap();
+        assert_eq!((full.total, shown.total), (150, 150));
+        assert_eq!(shown.tokens.len(), 40);
+        for (full, shown) in full.tokens.iter().zip(&shown.tokens) {
+            assert_eq!(shown.key_enc, "");
+            assert_eq!(shown.pin_hash, "");
+            let without_secrets = Token {
+                key_enc: String::new(),
+                pin_hash: String::new(),
+                ..full.clone()
+            };
+            assert_eq!(shown, &without_secrets);
+        }
+        let unpaged = list_shown(
+            &mut conn,
+            &TokenFilter::default(),
+            &TokenListOptions::default(),
+        )
+        .unwrap();
+        assert_eq!((unpaged.total, unpaged.tokens.len()), (150, 150));
+    }
 }

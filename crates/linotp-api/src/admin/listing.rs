@@ -1,6 +1,7 @@
 //! `/admin/show`: the token listing with LinOTP's filters, realms, user search, sorting,
 //! paging, field set and formats (JSON, `tokeninfo_format=json`, `outform=csv`).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -121,7 +122,7 @@ fn show_tokens(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
         ..options
     };
     let page = match &filter {
-        Some(filter) => tokens::list(ctx.conn, filter, &list_options)?,
+        Some(filter) => tokens::list_shown(ctx.conn, filter, &list_options)?,
         None => tokens::TokenPage {
             tokens: Vec::new(),
             total: 0,
@@ -133,7 +134,7 @@ fn show_tokens(ctx: &mut Ctx<'_>, params: &Params) -> Result<Response> {
     let mut owners = OwnerCache::default();
     let mut rows = Vec::with_capacity(page.tokens.len());
     for token in &page.tokens {
-        let info = owners.info(ctx, token)?;
+        let info = owners.known(ctx, token)?;
         rows.push(ShowRow {
             token,
             realms: realm_names.get(&token.id),
@@ -379,7 +380,7 @@ fn serial_in_realms(ctx: &mut Ctx<'_>, serial: &str, realms: &[String]) -> Resul
 /// Serials of assigned tokens whose owner's login matches a `*` pattern; an owner no
 /// resolver knows is `/:no user info:/` (the orphaned-token query).
 pub(crate) fn owners_matching(ctx: &mut Ctx<'_>, pattern: &str) -> Result<Vec<String>> {
-    let all = tokens::list(
+    let all = tokens::list_shown(
         ctx.conn,
         &TokenFilter::default(),
         &TokenListOptions {
@@ -454,24 +455,29 @@ pub(crate) struct OwnerCache {
 impl OwnerCache {
     /// The attributes of `token`'s owner; `None` when unassigned or unknown to its resolver.
     pub(crate) fn info(&mut self, ctx: &mut Ctx<'_>, token: &Token) -> Result<Option<UserInfo>> {
+        Ok(self.known(ctx, token)?.cloned())
+    }
+
+    /// [`OwnerCache::info`] without copying the attributes: listings of many tokens of few
+    /// owners only read them.
+    pub(crate) fn known(&mut self, ctx: &mut Ctx<'_>, token: &Token) -> Result<Option<&UserInfo>> {
         if token.user_id.is_empty() {
             return Ok(None);
         }
         let key = (token.id_res_class.clone(), token.user_id.clone());
-        if let Some(known) = self.known.get(&key) {
-            return Ok(known.clone());
+        if !self.known.contains_key(&key) {
+            let config = Arc::clone(&ctx.config);
+            let info = users::owner_info(
+                ctx.app,
+                &config,
+                ctx.conn,
+                &token.id_res_class,
+                &token.user_id,
+            )?
+            .filter(|info| info.iter().next().is_some());
+            self.known.insert(key.clone(), info);
         }
-        let config = Arc::clone(&ctx.config);
-        let info = users::owner_info(
-            ctx.app,
-            &config,
-            ctx.conn,
-            &token.id_res_class,
-            &token.user_id,
-        )?
-        .filter(|info| info.iter().next().is_some());
-        self.known.insert(key, info.clone());
-        Ok(info)
+        Ok(self.known.get(&key).and_then(Option::as_ref))
     }
 }
 
@@ -593,15 +599,15 @@ fn tokeninfo_object(stored: &str) -> Value {
 /// unknown, else the owner's attributes; then one `User.<field>` per `user_fields` entry.
 fn user_columns(
     token: &Token,
-    info: Option<UserInfo>,
+    info: Option<&UserInfo>,
     user_fields: &[String],
-) -> Vec<(String, String)> {
+) -> Vec<(Cow<'static, str>, String)> {
     let mut description = String::new();
     let mut userid = String::new();
     let mut username = String::new();
-    let mut extra: Vec<(String, String)> = user_fields
+    let mut extra: Vec<(Cow<'static, str>, String)> = user_fields
         .iter()
-        .map(|field| (format!("User.{field}"), String::new()))
+        .map(|field| (Cow::Owned(format!("User.{field}")), String::new()))
         .collect();
     if !token.user_id.is_empty() {
         userid = "/:no user info:/".to_owned();
@@ -621,11 +627,12 @@ fn user_columns(
             }
         }
     }
-    let mut columns = vec![
-        ("User.description".to_owned(), description),
-        ("User.userid".to_owned(), userid),
-        ("User.username".to_owned(), username),
-    ];
+    let mut columns = Vec::with_capacity(3 + extra.len());
+    columns.extend([
+        (Cow::Borrowed("User.description"), description),
+        (Cow::Borrowed("User.userid"), userid),
+        (Cow::Borrowed("User.username"), username),
+    ]);
     columns.extend(extra);
     columns
 }
@@ -634,7 +641,7 @@ fn user_columns(
 struct ShowRow<'a> {
     token: &'a Token,
     realms: Option<&'a Vec<String>>,
-    user: Vec<(String, String)>,
+    user: Vec<(Cow<'static, str>, String)>,
 }
 
 impl ShowRow<'_> {
@@ -642,7 +649,7 @@ impl ShowRow<'_> {
     fn to_map(&self, tokeninfo_json: bool) -> Map<String, Value> {
         let mut row = token_fields(self.token, self.realms, tokeninfo_json);
         for (key, value) in &self.user {
-            row.insert(key.clone(), Value::from(value.as_str()));
+            row.insert(key.clone().into_owned(), Value::from(value.as_str()));
         }
         row
     }
@@ -702,17 +709,66 @@ fn show_body(rows: &[ShowRow<'_>], resultset: Value, tokeninfo_json: bool) -> St
     body
 }
 
-/// A JSON string as Python's `json.dumps` writes it (plain ASCII without a copy).
+/// A JSON string as Python's `json.dumps` (`ensure_ascii`) writes it, escaped straight into
+/// `out`: runs of printable ASCII are copied whole, everything else is escaped (short escapes
+/// where JSON has them, else `\uXXXX` of the UTF-16 units, lower-case hex).
 fn write_json_str(out: &mut String, text: &str) {
-    let plain = text
-        .bytes()
-        .all(|byte| (0x20..0x7f).contains(&byte) && byte != b'"' && byte != b'\\');
-    if plain {
-        out.push('"');
-        out.push_str(text);
-        out.push('"');
-    } else {
-        out.push_str(&python_json(&Value::from(text), JsonStyle::PRETTY));
+    out.push('"');
+    let bytes = text.as_bytes();
+    let mut plain_from = 0;
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        if (0x20..0x7f).contains(&byte) && byte != b'"' && byte != b'\\' {
+            index += 1;
+            continue;
+        }
+        out.push_str(&text[plain_from..index]);
+        plain_from = index;
+        let Some(ch) = text[index..].chars().next() else {
+            break;
+        };
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in ch.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+        }
+        index += ch.len_utf8();
+        plain_from = index;
+    }
+    out.push_str(&text[plain_from..]);
+    out.push('"');
+}
+
+/// An integer in decimal, without going through `fmt` for each of the many numbers of a
+/// listing.
+fn write_int(out: &mut String, number: i32) {
+    let mut digits = [0u8; 11];
+    let mut start = digits.len();
+    let mut rest = number.unsigned_abs();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if number < 0 {
+        out.push('-');
+    }
+    for digit in &digits[start..] {
+        out.push(char::from(*digit));
     }
 }
 
@@ -728,7 +784,7 @@ fn write_row(out: &mut String, row: &ShowRow<'_>, tokeninfo_json: bool) {
         out.push_str(": ");
     };
     member(out, "LinOtp.TokenId");
-    let _ = write!(out, "{}", token.id);
+    write_int(out, token.id);
     member(out, "LinOtp.TokenDesc");
     write_json_str(out, &token.description);
     member(out, "LinOtp.TokenSerialnumber");
@@ -765,7 +821,7 @@ fn write_row(out: &mut String, row: &ShowRow<'_>, tokeninfo_json: bool) {
     ];
     for (key, number) in numbers {
         member(out, key);
-        let _ = write!(out, "{number}");
+        write_int(out, number);
     }
     member(out, "LinOtp.Isactive");
     out.push_str(if token.is_active { "true" } else { "false" });
@@ -777,7 +833,7 @@ fn write_row(out: &mut String, row: &ShowRow<'_>, tokeninfo_json: bool) {
     ];
     for (key, number) in counters {
         member(out, key);
-        let _ = write!(out, "{number}");
+        write_int(out, number);
     }
     let dates = [
         ("LinOtp.CreationDate", token.creation_date),
