@@ -150,7 +150,7 @@ fn list_work(ctx: &mut Ctx<'_>, params: &Params) -> Outcome<Response> {
             u32::try_from(size.max(1)).unwrap_or(u32::MAX),
         )
     });
-    let found = tokens::list(
+    let found = tokens::list_shown(
         ctx.conn,
         &filter,
         &TokenListOptions {
@@ -179,7 +179,7 @@ fn by_serial_work(ctx: &mut Ctx<'_>, serial: &str) -> Outcome<Response> {
     let allowed = visible_realms(ctx)?;
     let mut filter = realm_filter(ctx, &allowed);
     filter.serial = Some(SerialMatch::from_param(serial));
-    let found = tokens::list(ctx.conn, &filter, &TokenListOptions::default())?;
+    let found = tokens::list_shown(ctx.conn, &filter, &TokenListOptions::default())?;
     if found.total > 1 {
         return Err(Failure::from(ApiError::Internal(format!(
             "Multiple tokens found with serial {serial}"
