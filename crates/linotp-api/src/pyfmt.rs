@@ -56,7 +56,7 @@ fn write_value(out: &mut String, value: &Value, style: JsonStyle, level: usize) 
                 out.push_str(&python_float_repr(float));
             }
         }
-        Value::String(text) => write_json_string(out, text),
+        Value::String(text) => linotp_core::write_python_json_string(out, text),
         Value::Array(items) => {
             if items.is_empty() {
                 out.push_str("[]");
@@ -78,7 +78,7 @@ fn write_value(out: &mut String, value: &Value, style: JsonStyle, level: usize) 
             out.push('{');
             for (index, (key, member)) in members.iter().enumerate() {
                 write_separator(out, style, level + 1, index == 0);
-                write_json_string(out, key);
+                linotp_core::write_python_json_string(out, key);
                 out.push_str(if style == JsonStyle::Compact {
                     ":"
                 } else {
@@ -116,31 +116,6 @@ fn write_closing_indent(out: &mut String, style: JsonStyle, level: usize) {
 
 fn push_spaces(out: &mut String, count: usize) {
     out.extend(std::iter::repeat_n(' ', count));
-}
-
-/// Python's `ensure_ascii` string escaping: everything outside `' '..='~'` is escaped, as
-/// `\uXXXX` (lower-case hex, surrogate pairs above U+FFFF) unless a short escape exists.
-fn write_json_string(out: &mut String, text: &str) {
-    out.push('"');
-    for ch in text.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(ch),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in ch.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
-        }
-    }
-    out.push('"');
 }
 
 /// `repr(float)` of Python 3: the shortest digits that round-trip, in positional notation

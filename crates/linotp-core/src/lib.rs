@@ -55,4 +55,4 @@ pub use finish::{Decision, Finished, finish};
 pub use otp::{HashAlgorithm, MAX_HOTP_DIGITS, day_password, hotp, motp, totp, totp_counter};
 pub use secret::Secret;
 pub use token::{TokenKind, TokenSecret, TokenState};
-pub use tokeninfo::{DEFAULT_TIME_STEP, InfoValue, TokenInfo};
+pub use tokeninfo::{DEFAULT_TIME_STEP, InfoValue, TokenInfo, write_python_json_string};

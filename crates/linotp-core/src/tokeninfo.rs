@@ -392,7 +392,7 @@ fn write_value(out: &mut String, value: &InfoValue) {
         InfoValue::Bool(true) => out.push_str("true"),
         InfoValue::Bool(false) => out.push_str("false"),
         InfoValue::Number(number) => write_number(out, number),
-        InfoValue::String(text) => write_string(out, text),
+        InfoValue::String(text) => write_python_json_string(out, text),
         InfoValue::Array(items) => {
             if items.is_empty() {
                 out.push_str("[]");
@@ -421,7 +421,7 @@ fn write_object(out: &mut String, entries: &[(String, InfoValue)]) {
         if index > 0 {
             out.push_str(",\n");
         }
-        write_string(out, key);
+        write_python_json_string(out, key);
         out.push_str(": ");
         write_value(out, value);
     }
@@ -488,27 +488,37 @@ fn write_python_float(out: &mut String, value: f64) {
     }
 }
 
-/// A JSON string with Python's `ensure_ascii=True` escaping.
-fn write_string(out: &mut String, text: &str) {
+/// Writes `text` as a JSON string with Python's `ensure_ascii=True` escaping (what LinOTP's
+/// `json.dumps` writes): everything outside `' '..='~'` is escaped, as `\uXXXX` (lower-case hex,
+/// surrogate pairs above U+FFFF) unless a short escape exists. Runs of plain characters are
+/// copied at once.
+pub fn write_python_json_string(out: &mut String, text: &str) {
     out.push('"');
-    for ch in text.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(ch),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in ch.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
+    let mut plain_from = 0;
+    for (index, ch) in text.char_indices() {
+        let escape = match ch {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            '\u{08}' => "\\b",
+            '\u{0c}' => "\\f",
+            ' '..='~' => continue,
+            _ => "",
+        };
+        out.push_str(&text[plain_from..index]);
+        plain_from = index + ch.len_utf8();
+        if escape.is_empty() {
+            let mut units = [0u16; 2];
+            for unit in ch.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
             }
+        } else {
+            out.push_str(escape);
         }
     }
+    out.push_str(&text[plain_from..]);
     out.push('"');
 }
 

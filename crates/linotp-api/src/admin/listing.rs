@@ -16,6 +16,7 @@ use linotp_store::tokens::{
 use serde_json::{Map, Value};
 
 use super::otpauth::python_str;
+use linotp_core::write_python_json_string;
 use linotp_policy::RealmRights;
 
 use super::{Access, Ctx, admin_handler, authorize};
@@ -709,47 +710,6 @@ fn show_body(rows: &[ShowRow<'_>], resultset: Value, tokeninfo_json: bool) -> St
     body
 }
 
-/// A JSON string as Python's `json.dumps` (`ensure_ascii`) writes it, escaped straight into
-/// `out`: runs of printable ASCII are copied whole, everything else is escaped (short escapes
-/// where JSON has them, else `\uXXXX` of the UTF-16 units, lower-case hex).
-fn write_json_str(out: &mut String, text: &str) {
-    out.push('"');
-    let bytes = text.as_bytes();
-    let mut plain_from = 0;
-    let mut index = 0;
-    while index < bytes.len() {
-        let byte = bytes[index];
-        if (0x20..0x7f).contains(&byte) && byte != b'"' && byte != b'\\' {
-            index += 1;
-            continue;
-        }
-        out.push_str(&text[plain_from..index]);
-        plain_from = index;
-        let Some(ch) = text[index..].chars().next() else {
-            break;
-        };
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in ch.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
-        }
-        index += ch.len_utf8();
-        plain_from = index;
-    }
-    out.push_str(&text[plain_from..]);
-    out.push('"');
-}
-
 /// An integer in decimal, without going through `fmt` for each of the many numbers of a
 /// listing.
 fn write_int(out: &mut String, number: i32) {
@@ -780,17 +740,17 @@ fn write_row(out: &mut String, row: &ShowRow<'_>, tokeninfo_json: bool) {
         out.push_str(if first { "{\n" } else { ",\n" });
         first = false;
         out.push_str(MEMBER_INDENT);
-        write_json_str(out, key);
+        write_python_json_string(out, key);
         out.push_str(": ");
     };
     member(out, "LinOtp.TokenId");
     write_int(out, token.id);
     member(out, "LinOtp.TokenDesc");
-    write_json_str(out, &token.description);
+    write_python_json_string(out, &token.description);
     member(out, "LinOtp.TokenSerialnumber");
-    write_json_str(out, &token.serial);
+    write_python_json_string(out, &token.serial);
     member(out, "LinOtp.TokenType");
-    write_json_str(
+    write_python_json_string(
         out,
         if token.token_type.is_empty() {
             "hmac"
@@ -804,14 +764,14 @@ fn write_row(out: &mut String, row: &ShowRow<'_>, tokeninfo_json: bool) {
         let text = python_json(&tokeninfo_object(stored_info), JsonStyle::PRETTY);
         out.push_str(&text.replace('\n', &format!("\n{MEMBER_INDENT}")));
     } else {
-        write_json_str(out, stored_info);
+        write_python_json_string(out, stored_info);
     }
     member(out, "LinOtp.IdResolver");
-    write_json_str(out, &token.id_resolver);
+    write_python_json_string(out, &token.id_resolver);
     member(out, "LinOtp.IdResClass");
-    write_json_str(out, &token.id_res_class);
+    write_python_json_string(out, &token.id_res_class);
     member(out, "LinOtp.Userid");
-    write_json_str(out, &token.user_id);
+    write_python_json_string(out, &token.user_id);
     let numbers = [
         (
             "LinOtp.OtpLen",
@@ -859,7 +819,7 @@ fn write_row(out: &mut String, row: &ShowRow<'_>, tokeninfo_json: bool) {
                 }
                 out.push_str(MEMBER_INDENT);
                 out.push_str("   ");
-                write_json_str(out, name);
+                write_python_json_string(out, name);
             }
             out.push('\n');
             out.push_str(MEMBER_INDENT);
@@ -868,7 +828,7 @@ fn write_row(out: &mut String, row: &ShowRow<'_>, tokeninfo_json: bool) {
     }
     for (key, value) in &row.user {
         member(out, key);
-        write_json_str(out, value);
+        write_python_json_string(out, value);
     }
     out.push('\n');
     out.push_str(ROW_INDENT);
