@@ -2,50 +2,30 @@
 //! CA bundle that `ldaps://` resolvers without a `CACERTIFICATE` of their own trust.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use linotp_resolvers::testing::{SERVICE_DN, SERVICE_PW, Slapd};
+use linotp_resolvers::testing::Slapd;
 use linotp_tests::{Client, DataDir, ServerProcess};
 
 const ADMIN_PASSWORD: &str = "Test123!";
 
-/// Defines resolver `tlsldap` on `uri` (no `CACERTIFICATE`) and realm `tlsrealm` with it.
-async fn define_ldaps_realm(admin: &Client, uri: &str) {
-    let reply = admin
-        .admin(
-            "/system/setResolver",
-            &[
-                ("name", "tlsldap"),
-                ("type", "ldapresolver"),
-                ("LDAPURI", uri),
-                ("LDAPBASE", "dc=example,dc=test"),
-                ("BINDDN", SERVICE_DN),
-                ("BINDPW", SERVICE_PW),
-                ("LOGINNAMEATTRIBUTE", "uid"),
-                ("LDAPSEARCHFILTER", "(uid=*)(objectClass=inetOrgPerson)"),
-                ("LDAPFILTER", "(&(uid=%s)(objectClass=inetOrgPerson))"),
-                (
-                    "USERINFO",
-                    r#"{"username": "uid", "surname": "sn", "givenname": "givenName"}"#,
-                ),
-                ("TIMEOUT", "5"),
-                ("SIZELIMIT", "500"),
-                ("NOREFERRALS", "True"),
-            ],
+/// Defines resolver `tlsldap` on `directory` at `uri` (no `CACERTIFICATE`) and realm
+/// `tlsrealm` with it.
+async fn define_ldaps_realm(admin: &Client, directory: &Slapd, uri: &str) {
+    let mut params = directory.resolver_params();
+    params.retain(|(name, _)| *name != "LDAPURI");
+    params.extend([
+        ("LDAPURI", uri.to_owned()),
+        ("SIZELIMIT", "500".to_owned()),
+        ("NOREFERRALS", "True".to_owned()),
+    ]);
+    let mut fields = vec![("name", "tlsldap"), ("type", "ldapresolver")];
+    fields.extend(params.iter().map(|(name, value)| (*name, value.as_str())));
+    assert_eq!(admin.call("/system/setResolver", &fields).await, true);
+    admin
+        .set_realm(
+            "tlsrealm",
+            "useridresolver.LDAPIdResolver.IdResolver.tlsldap",
         )
         .await;
-    assert_eq!(reply.json()["result"]["value"], true, "{}", reply.body);
-    let reply = admin
-        .admin(
-            "/system/setRealm",
-            &[
-                ("realm", "tlsrealm"),
-                (
-                    "resolvers",
-                    "useridresolver.LDAPIdResolver.IdResolver.tlsldap",
-                ),
-            ],
-        )
-        .await;
-    assert_eq!(reply.json()["result"]["value"], true, "{}", reply.body);
 }
 
 async fn userlist(admin: &Client) -> serde_json::Value {
@@ -76,7 +56,7 @@ async fn ldaps_resolvers_trust_the_servers_ca_bundle() {
     .await
     .unwrap();
     let admin = server.client().login("admin", ADMIN_PASSWORD).await;
-    define_ldaps_realm(&admin, &ldaps).await;
+    define_ldaps_realm(&admin, &directory, &ldaps).await;
 
     let listed = userlist(&admin).await;
     assert_eq!(listed["result"]["status"], true, "{listed}");
@@ -112,7 +92,7 @@ async fn without_the_ca_in_the_bundle_the_directory_is_not_trusted() {
     .await
     .unwrap();
     let admin = server.client().login("admin", ADMIN_PASSWORD).await;
-    define_ldaps_realm(&admin, &ldaps).await;
+    define_ldaps_realm(&admin, &directory, &ldaps).await;
 
     // As in LinOTP, a resolver that fails is left out of the user list...
     let listed = userlist(&admin).await;

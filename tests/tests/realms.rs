@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use linotp_core::{HashAlgorithm, hotp, totp};
-use linotp_resolvers::testing::{SERVICE_DN, SERVICE_PW, Slapd};
+use linotp_resolvers::testing::Slapd;
 use linotp_store::diesel::connection::SimpleConnection;
 use linotp_tests::{Client, DataDir, ServerProcess};
 use serde_json::{Value, json};
@@ -263,31 +263,16 @@ async fn authenticate_in_realm(server: &ServerProcess, admin: &Client, user: &Re
 async fn an_ldap_realm_authenticates_its_users_with_hotp_and_totp() {
     let slapd = Slapd::start();
     let (_data, server, admin) = start_server().await;
-    let uri = slapd.uri();
-    let defined = admin.call("/system/setResolver",
-        &[
-            ("name", "corpldap"),
-            ("type", "ldapresolver"),
-            ("LDAPURI", &uri),
-            ("LDAPBASE", linotp_resolvers::testing::BASE),
-            ("BINDDN", SERVICE_DN),
-            ("BINDPW", SERVICE_PW),
-            ("LOGINNAMEATTRIBUTE", "uid"),
-            ("LDAPSEARCHFILTER", "(uid=*)(objectClass=inetOrgPerson)"),
-            ("LDAPFILTER", "(&(uid=%s)(objectClass=inetOrgPerson))"),
-            (
-                "USERINFO",
-                r#"{"username": "uid", "surname": "sn", "givenname": "givenName", "email": "mail", "mobile": "mobile", "phone": "telephoneNumber"}"#,
-            ),
-            ("UIDTYPE", "entryUUID"),
-            ("TIMEOUT", "5"),
-            ("SIZELIMIT", "500"),
-            ("NOREFERRALS", "True"),
-            ("EnforceTLS", "False"),
-            ("CACERTIFICATE", ""),
-        ],
-    )
-    .await;
+    let mut params = slapd.resolver_params();
+    params.extend([
+        ("UIDTYPE", "entryUUID".to_owned()),
+        ("SIZELIMIT", "500".to_owned()),
+        ("NOREFERRALS", "True".to_owned()),
+        ("CACERTIFICATE", String::new()),
+    ]);
+    let mut fields = vec![("name", "corpldap"), ("type", "ldapresolver")];
+    fields.extend(params.iter().map(|(name, value)| (*name, value.as_str())));
+    let defined = admin.call("/system/setResolver", &fields).await;
     assert_eq!(defined, true);
     admin
         .set_realm(

@@ -15,30 +15,11 @@ use linotp_store::diesel::connection::SimpleConnection;
 use linotp_store::{DatabaseUri, PoolOptions, Store};
 
 fn ldap_resolver(server: &slapd::Slapd) -> LdapResolver {
-    let rows: HashMap<String, String> = [
-        ("LDAPURI", server.uri()),
-        ("LDAPBASE", slapd::BASE.to_owned()),
-        ("BINDDN", slapd::SERVICE_DN.to_owned()),
-        ("BINDPW", slapd::SERVICE_PW.to_owned()),
-        ("LOGINNAMEATTRIBUTE", "uid".to_owned()),
-        (
-            "LDAPSEARCHFILTER",
-            "(uid=*)(objectClass=inetOrgPerson)".to_owned(),
-        ),
-        (
-            "LDAPFILTER",
-            "(&(uid=%s)(objectClass=inetOrgPerson))".to_owned(),
-        ),
-        (
-            "USERINFO",
-            r#"{"username": "uid", "surname": "sn", "email": "mail"}"#.to_owned(),
-        ),
-        ("EnforceTLS", "False".to_owned()),
-        ("TIMEOUT", "5".to_owned()),
-    ]
-    .into_iter()
-    .map(|(key, value)| (format!("linotp.ldapresolver.{key}.bench"), value))
-    .collect();
+    let rows: HashMap<String, String> = server
+        .resolver_params()
+        .into_iter()
+        .map(|(key, value)| (format!("linotp.ldapresolver.{key}.bench"), value))
+        .collect();
     let config = ResolverConfig::from_config(ResolverClass::Ldap, "bench", &rows).unwrap();
     let ResolverSettings::Ldap(settings) = config.settings().unwrap() else {
         unreachable!()

@@ -285,6 +285,29 @@ impl Slapd {
         format!("ldap://127.0.0.1:{}", self.port)
     }
 
+    /// The parameters of an `ldapresolver` on this directory, as `/system/setResolver` takes
+    /// them (and LinOTP stores them): the service account, `uid` logins of `inetOrgPerson`
+    /// entries, every attribute of the test users mapped, plain LDAP on loopback. Callers add or
+    /// replace what they test (`UIDTYPE`, an `ldaps://` URI, ...).
+    pub fn resolver_params(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("LDAPURI", self.uri()),
+            ("LDAPBASE", BASE.to_owned()),
+            ("BINDDN", SERVICE_DN.to_owned()),
+            ("BINDPW", SERVICE_PW.to_owned()),
+            ("LOGINNAMEATTRIBUTE", "uid".to_owned()),
+            ("LDAPSEARCHFILTER", "(uid=*)(objectClass=inetOrgPerson)".to_owned()),
+            ("LDAPFILTER", "(&(uid=%s)(objectClass=inetOrgPerson))".to_owned()),
+            (
+                "USERINFO",
+                r#"{"username": "uid", "surname": "sn", "givenname": "givenName", "email": "mail", "mobile": "mobile", "phone": "telephoneNumber"}"#
+                    .to_owned(),
+            ),
+            ("EnforceTLS", "False".to_owned()),
+            ("TIMEOUT", "5".to_owned()),
+        ]
+    }
+
     fn load(&self) {
         let mut ldif = format!(
             "dn: {BASE}\nobjectClass: top\nobjectClass: dcObject\nobjectClass: organization\n\

@@ -211,32 +211,13 @@ fn start_slapd(users: &[Arc<HotpUser>]) -> Result<Slapd, String> {
 }
 
 fn ldap_resolver(slapd: &Slapd) -> Vec<(&'static str, String)> {
-    vec![
+    let mut params = vec![
         ("name", LDAP_RESOLVER.to_owned()),
         ("type", "ldapresolver".to_owned()),
-        ("LDAPURI", slapd.uri()),
-        ("LDAPBASE", directory::BASE.to_owned()),
-        ("BINDDN", directory::SERVICE_DN.to_owned()),
-        ("BINDPW", directory::SERVICE_PW.to_owned()),
-        ("LOGINNAMEATTRIBUTE", "uid".to_owned()),
-        (
-            "LDAPSEARCHFILTER",
-            "(uid=*)(objectClass=inetOrgPerson)".to_owned(),
-        ),
-        (
-            "LDAPFILTER",
-            "(&(uid=%s)(objectClass=inetOrgPerson))".to_owned(),
-        ),
-        (
-            "USERINFO",
-            r#"{"username": "uid", "phone": "telephoneNumber", "mobile": "mobile", "email": "mail", "surname": "sn", "givenname": "givenName"}"#
-                .to_owned(),
-        ),
         ("UIDTYPE", "DN".to_owned()),
-        // The test directory speaks plain LDAP on loopback.
-        ("EnforceTLS", "False".to_owned()),
-        ("TIMEOUT", "5".to_owned()),
-    ]
+    ];
+    params.extend(slapd.resolver_params());
+    params
 }
 
 /// A users table in an SQLite file of its own, as a customer database would be.
